@@ -1,0 +1,1 @@
+"""Camera adapters: normalize ONVIF/RTSP/VLC/snapshot cameras. Never import `hub`."""

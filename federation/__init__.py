@@ -1,0 +1,1 @@
+"""Federation between autonomous nodes: peers, signing, outbox/inbox, federated queries."""

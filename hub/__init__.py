@@ -1,0 +1,1 @@
+"""The c4hub node: API, storage, services, workers, CLI."""

@@ -1,0 +1,65 @@
+"""The app factory: the one place the API's parts are wired together."""
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from hub import health
+from hub.db import make_engine, make_sessionmaker
+from hub.errors import install_handlers
+from hub.keys import credential_key
+from hub.middleware import BodyLimit
+from hub.ogc.router import router as ogc_router
+from hub.registry.router import cameras_router, organizations_router
+from hub.registry.secrets import CredentialBox
+from hub.settings import Settings
+from schemas.problem import Problem
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    if engine is None:
+        if not settings.database_url:
+            raise RuntimeError("create_app needs settings.database_url or an engine")
+        engine = make_engine(settings.database_url)
+    app = FastAPI(
+        title="c4hub node",
+        version="0.1.0",
+        summary="Federated integration hub for city camera networks",
+        license_info={"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"},
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.credential_box = CredentialBox(credential_key(settings))
+    install_handlers(app)
+    app.include_router(health.router)
+    app.include_router(organizations_router, prefix="/api/v1")
+    app.include_router(cameras_router, prefix="/api/v1")
+    app.include_router(ogc_router, prefix="/ogc")
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    _register_problem_schema(app)
+    return app
+
+
+def _register_problem_schema(app: FastAPI) -> None:
+    """Put the Problem schema in components so every documented error can $ref it."""
+    original = app.openapi
+
+    def openapi() -> dict:  # type: ignore[type-arg]
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault(
+            "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        for name, sub in (
+            Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            .get("$defs", {})
+            .items()
+        ):
+            components.setdefault(name, sub)
+        components["Problem"].pop("$defs", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

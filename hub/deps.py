@@ -1,0 +1,64 @@
+"""FastAPI dependencies shared by every router: the DB session and the caller."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from hub.auth.service import Principal, authenticate
+from hub.errors import Forbidden, Unauthorized
+from hub.registry.secrets import CredentialBox
+from hub.settings import Settings
+from schemas.enums import Role
+
+_bearer = HTTPBearer(auto_error=False, description="API token from `c4hub token create`")
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    session: Session = request.app.state.sessionmaker()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_box(request: Request) -> CredentialBox:
+    box: CredentialBox = request.app.state.credential_box
+    return box
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+BoxDep = Annotated[CredentialBox, Depends(get_box)]
+
+
+def get_principal(
+    session: SessionDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise Unauthorized(
+            "Send `Authorization: Bearer <token>`; create one with `c4hub token create`."
+        )
+    principal = authenticate(session, creds.credentials)
+    if principal is None:
+        raise Unauthorized("The token is unknown or revoked.")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+WRITERS = frozenset({Role.ADMIN, Role.OPERATOR, Role.BUSINESS})
+
+
+def require(principal: Principal, roles: frozenset[Role], action: str) -> None:
+    if principal.role not in roles:
+        allowed = ", ".join(sorted(r.value for r in roles))
+        raise Forbidden(f"Role {principal.role.value} may not {action}; needs one of: {allowed}.")

@@ -1,0 +1,7 @@
+"""Every table of the node, imported once so metadata is complete (Alembic, tests)."""
+
+from hub.auth.models import ApiToken
+from hub.db import Base
+from hub.registry.models import Camera, Organization
+
+__all__ = ["ApiToken", "Base", "Camera", "Organization"]

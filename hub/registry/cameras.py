@@ -1,0 +1,117 @@
+"""Camera service: create, change, delete. Keeps the field-of-view footprint in step."""
+
+import uuid
+from typing import Any
+
+from geoalchemy2.shape import to_shape
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hub.errors import Conflict, Invalid, NotFound
+from hub.registry.fov import fov_ring, point_wkt, ring_wkt
+from hub.registry.models import Camera, Organization
+from hub.registry.secrets import CredentialBox, PlainCredentials
+from schemas.camera import CameraCreate, CameraUpdate, Credentials
+
+# Fields that may not be cleared with null on update: the column has no "unknown" state.
+_REQUIRED = {"location", "purpose", "ptz", "ai_capable", "adapter", "status", "tags", "units"}
+_FOV_INPUTS = {"location", "heading_deg", "fov_deg", "range_m", "ptz"}
+
+
+def footprint_wkt(
+    lon: float, lat: float, heading: float | None, fov: float | None, rng: float | None, ptz: bool
+) -> str | None:
+    ring = fov_ring(lon, lat, heading_deg=heading, fov_deg=fov, range_m=rng, ptz=ptz)
+    return None if ring is None else ring_wkt(ring)
+
+
+def _seal(box: CredentialBox, creds: Credentials | None) -> bytes | None:
+    if creds is None:
+        return None
+    return box.seal(PlainCredentials(creds.username, creds.password.get_secret_value()))
+
+
+def _check_owner(session: Session, owner_id: uuid.UUID) -> None:
+    if session.get(Organization, owner_id) is None:
+        raise Invalid(f"no organization {owner_id}; create it first", "owner_id")
+
+
+def _flush_unique(session: Session, camera: Camera) -> None:
+    try:
+        with session.begin_nested():
+            session.add(camera)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(
+            f"The owner already has a camera with external_id {camera.external_id!r}."
+        ) from None
+
+
+def create_camera(
+    session: Session, box: CredentialBox, data: CameraCreate, owner_id: uuid.UUID
+) -> Camera:
+    _check_owner(session, owner_id)
+    lon, lat = data.location.lon, data.location.lat
+    fields = data.model_dump(exclude={"owner_id", "location", "credentials"})
+    camera = Camera(
+        id=uuid.uuid4(),
+        owner_id=owner_id,
+        location=point_wkt(lon, lat),
+        fov=footprint_wkt(lon, lat, data.heading_deg, data.fov_deg, data.range_m, data.ptz),
+        credentials_sealed=_seal(box, data.credentials),
+        **fields,
+    )
+    _flush_unique(session, camera)
+    session.refresh(camera)
+    return camera
+
+
+def update_camera(
+    session: Session, box: CredentialBox, camera: Camera, data: CameraUpdate
+) -> Camera:
+    changes: dict[str, Any] = data.model_dump(exclude_unset=True, exclude={"credentials"})
+    for field in _REQUIRED.intersection(changes):
+        if changes[field] is None:
+            raise Invalid(f"{field} cannot be null", field)
+    if changes.get("owner_id") is not None:
+        _check_owner(session, changes["owner_id"])
+    elif "owner_id" in changes:
+        raise Invalid("owner_id cannot be null", "owner_id")
+    if "credentials" in data.model_fields_set:
+        camera.credentials_sealed = _seal(box, data.credentials)
+    location = changes.pop("location", None)
+    if data.location is not None:
+        camera.location = point_wkt(data.location.lon, data.location.lat)  # type: ignore[assignment]
+    for field, value in changes.items():
+        setattr(camera, field, value)
+    if _FOV_INPUTS.intersection(data.model_fields_set):
+        point = data.location if location is not None else None
+        lon, lat = (point.lon, point.lat) if point else _lon_lat(camera)
+        camera.fov = footprint_wkt(  # type: ignore[assignment]
+            lon, lat, camera.heading_deg, camera.fov_deg, camera.range_m, camera.ptz
+        )
+    _flush_unique(session, camera)
+    session.refresh(camera)
+    return camera
+
+
+def _lon_lat(camera: Camera) -> tuple[float, float]:
+    geom = to_shape(camera.location)
+    return geom.x, geom.y
+
+
+def get_camera(session: Session, camera_id: uuid.UUID, scope: uuid.UUID | None) -> Camera:
+    """A camera by id; outside the caller's scope it does not exist for them."""
+    stmt = select(Camera).where(Camera.id == camera_id)
+    if scope is not None:
+        stmt = stmt.where(Camera.owner_id == scope)
+    camera = session.scalars(stmt).one_or_none()
+    if camera is None:
+        raise NotFound("Camera", camera_id)
+    return camera
+
+
+def delete_camera(session: Session, camera: Camera) -> None:
+    session.delete(camera)
+    session.flush()

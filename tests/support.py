@@ -1,0 +1,77 @@
+"""Test plumbing shared by the suites: fresh databases and a live node on loopback."""
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psycopg
+import uvicorn
+
+from hub.app import create_app
+from hub.migrate import upgrade
+from hub.settings import Settings
+
+SERVER_URL = os.environ.get(
+    "C4HUB_TEST_SERVER_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+SHARED = Path(os.environ.get("C4HUB_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
+DATA = SHARED / "data"
+
+
+def _admin_dsn() -> str:
+    return SERVER_URL.replace("postgresql+psycopg://", "postgresql://")
+
+
+@contextmanager
+def fresh_database(migrate: bool = True) -> Iterator[str]:
+    """A new empty database on the test server, migrated to head, dropped afterwards."""
+    name = f"c4hub_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    url = SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        if migrate:
+            upgrade(url)
+        yield url
+    finally:
+        with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def live_node(settings: Settings) -> Iterator[str]:
+    """The node's API served by uvicorn in a thread on a free loopback port; yields its URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    else:
+        raise RuntimeError("live node did not start")
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
