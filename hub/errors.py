@@ -1,6 +1,7 @@
 """RFC 9457 problem+json for every error the API returns; never a stack trace to a client."""
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -136,14 +137,23 @@ def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     kind, title = _STATUS_TITLES.get(exc.status_code, ("http-error", "Request failed"))
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
     return problem_response(
-        exc.status_code,
-        kind,
-        title,
-        detail,
-        instance=request.url.path,
-        headers=dict(exc.headers) if exc.headers else None,
+        exc.status_code, kind, title, detail, instance=request.url.path, headers=headers or None
     )
+
+
+def _allowed_methods(request: Request) -> str:
+    """The methods the OpenAPI document declares for this path. Starlette names only the
+    first matching route's, which is wrong when GET and POST live on separate routes."""
+    paths: dict[str, dict[str, object]] = request.app.openapi().get("paths", {})
+    for template, operations in paths.items():
+        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, request.url.path):
+            return ", ".join(sorted(m.upper() for m in operations))
+    return ""
 
 
 def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

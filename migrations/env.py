@@ -32,8 +32,9 @@ def _run(connection: object) -> None:
     context.configure(
         connection=connection,  # type: ignore[arg-type]
         target_metadata=Base.metadata,
+        # GeoAlchemy2's helpers keep PostGIS's own tables out of autogenerate and render
+        # Geometry columns; revisions use plain create_table/create_index (typed, same DDL).
         include_object=alembic_helpers.include_object,
-        process_revision_directives=alembic_helpers.writer,
         render_item=alembic_helpers.render_item,
     )
     with context.begin_transaction():

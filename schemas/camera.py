@@ -1,34 +1,75 @@
 """Cameras: one registry record per camera, or per site standing for `units` cameras."""
 
+import re
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    WithJsonSchema,
+)
 
 from schemas.enums import AdapterKind, CameraPurpose, CameraStatus
 from schemas.geo import Point, Polygon
+from schemas.text import NO_NUL_PATTERN
 
-_URI_SCHEMES = {"rtsp", "rtsps", "http", "https", "file"}
+# rtsp(s)/http(s) with a host name or IPv4 address; no user info: credentials travel apart.
+URI_PATTERN = r"^(rtsps?|https?)://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$"
 
 
 def _check_uri(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in _URI_SCHEMES:
-        raise ValueError(f"URI scheme must be one of {sorted(_URI_SCHEMES)}")
-    if parts.username or parts.password:
+    if urlsplit(value).username is not None:
         raise ValueError("do not put credentials in the URI; send them in `credentials`")
-    if parts.scheme != "file" and not parts.hostname:
-        raise ValueError("URI needs a host")
+    if not re.match(URI_PATTERN, value):
+        raise ValueError("use rtsp://, rtsps://, http:// or https:// with a host name or IPv4")
     return value
 
 
-StreamUri = Annotated[str, Field(max_length=2000), AfterValidator(_check_uri)]
-Heading = Annotated[float, Field(ge=0, le=360, description="Degrees clockwise from north")]
-FieldOfView = Annotated[float, Field(gt=0, le=360, description="Horizontal field of view, degrees")]
-Range = Annotated[float, Field(gt=0, le=20000, description="Useful viewing range, metres")]
-Tag = Annotated[str, Field(min_length=1, max_length=64)]
+# Checked in code for clear messages; the schema carries the same pattern for clients.
+StreamUri = Annotated[
+    str,
+    Field(max_length=2000),
+    AfterValidator(_check_uri),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 2000,
+            "pattern": URI_PATTERN,
+            "examples": ["rtsp://10.0.0.5:554/main"],
+        }
+    ),
+]
+Heading = Annotated[
+    float, Field(strict=True, ge=0, le=360, description="Degrees clockwise from north")
+]
+FieldOfView = Annotated[
+    float, Field(strict=True, gt=0, le=360, description="Horizontal field of view, degrees")
+]
+Range = Annotated[
+    float, Field(strict=True, gt=0, le=20000, description="Useful viewing range, metres")
+]
+
+
+def _timestamp_text(value: object) -> object:
+    if value is not None and not isinstance(value, str | datetime):
+        raise ValueError("a timestamp is an RFC 3339 string such as 2026-11-21T05:30:00Z")
+    return value
+
+
+# An RFC 3339 string with its offset; a bare number would be read as epoch seconds.
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text)]
+
+# JSON types are taken as declared: no "1" for 1, no 0 for false.
+Flag = Annotated[bool, Field(strict=True)]
+Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL_PATTERN)]
 
 
 class Credentials(BaseModel):
@@ -43,21 +84,23 @@ class Credentials(BaseModel):
 class _CameraFields(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    external_id: str | None = Field(default=None, min_length=1, max_length=200)
-    name: str | None = Field(default=None, max_length=200)
-    legal_basis: str | None = Field(default=None, max_length=500)
+    external_id: str | None = Field(
+        default=None, min_length=1, max_length=200, pattern=NO_NUL_PATTERN
+    )
+    name: str | None = Field(default=None, max_length=200, pattern=NO_NUL_PATTERN)
+    legal_basis: str | None = Field(default=None, max_length=500, pattern=NO_NUL_PATTERN)
     heading_deg: Heading | None = None
     fov_deg: FieldOfView | None = None
     range_m: Range | None = None
-    mount_height_m: float | None = Field(default=None, ge=0, le=1000)
-    vendor: str | None = Field(default=None, max_length=100)
-    model: str | None = Field(default=None, max_length=100)
-    firmware: str | None = Field(default=None, max_length=100)
-    install_year: int | None = Field(default=None, ge=1950, le=2100)
+    mount_height_m: float | None = Field(default=None, strict=True, ge=0, le=1000)
+    vendor: str | None = Field(default=None, max_length=100, pattern=NO_NUL_PATTERN)
+    model: str | None = Field(default=None, max_length=100, pattern=NO_NUL_PATTERN)
+    firmware: str | None = Field(default=None, max_length=100, pattern=NO_NUL_PATTERN)
+    install_year: int | None = Field(default=None, strict=True, ge=1950, le=2100)
     stream_uri: StreamUri | None = None
     snapshot_uri: StreamUri | None = None
-    last_seen_at: datetime | None = None
-    retention_days: int | None = Field(default=None, ge=0, le=3650)
+    last_seen_at: Timestamp | None = None
+    retention_days: int | None = Field(default=None, strict=True, ge=0, le=3650)
 
 
 class CameraCreate(_CameraFields):
@@ -66,12 +109,12 @@ class CameraCreate(_CameraFields):
     )
     location: Point
     purpose: CameraPurpose = CameraPurpose.OTHER
-    ptz: bool = False
-    ai_capable: bool = False
+    ptz: Flag = False
+    ai_capable: Flag = False
     adapter: AdapterKind = AdapterKind.NONE
     status: CameraStatus = CameraStatus.UNKNOWN
     tags: list[Tag] = Field(default_factory=list, max_length=50)
-    units: int = Field(default=1, ge=1, le=100000)
+    units: int = Field(default=1, strict=True, ge=1, le=100000)
     credentials: Credentials | None = None
 
 
@@ -81,12 +124,12 @@ class CameraUpdate(_CameraFields):
     owner_id: UUID | None = None
     location: Point | None = None
     purpose: CameraPurpose | None = None
-    ptz: bool | None = None
-    ai_capable: bool | None = None
+    ptz: Flag | None = None
+    ai_capable: Flag | None = None
     adapter: AdapterKind | None = None
     status: CameraStatus | None = None
     tags: list[Tag] | None = Field(default=None, max_length=50)
-    units: int | None = Field(default=None, ge=1, le=100000)
+    units: int | None = Field(default=None, strict=True, ge=1, le=100000)
     credentials: Credentials | None = None
 
 

@@ -1,21 +1,19 @@
 """GeoJSON geometry contracts (RFC 7946), EPSG:4326 only.
 
-Validation here is structural and numeric (ranges, closed rings, finite numbers); topological
-validity (self-intersection) needs a geometry engine and is checked by the hub.
+Ranges are part of the JSON Schema (so clients and fuzzers see them); ring closure is checked
+here; topological validity (self-intersection) needs a geometry engine and is checked by the hub.
 """
 
 import math
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 
 def _check_position(pos: list[float]) -> list[float]:
-    if len(pos) < 2 or len(pos) > 3:
-        raise ValueError("a position has 2 or 3 numbers: [lon, lat] or [lon, lat, z]")
-    lon, lat = pos[0], pos[1]
     if not all(math.isfinite(v) for v in pos):
         raise ValueError("coordinates must be finite numbers")
+    lon, lat = pos[0], pos[1]
     if not -180.0 <= lon <= 180.0:
         raise ValueError(f"longitude {lon} is outside -180..180")
     if not -90.0 <= lat <= 90.0:
@@ -23,26 +21,42 @@ def _check_position(pos: list[float]) -> list[float]:
     return pos
 
 
-Position = Annotated[list[float], AfterValidator(_check_position)]
+# Checked in code for one clear message; the schema states the same ranges per index.
+Position = Annotated[
+    list[Annotated[float, Field(strict=True)]],
+    Field(min_length=2, max_length=3),
+    AfterValidator(_check_position),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "description": "[longitude, latitude] or [longitude, latitude, height], EPSG:4326",
+            "minItems": 2,
+            "maxItems": 3,
+            "prefixItems": [
+                {"type": "number", "minimum": -180, "maximum": 180},
+                {"type": "number", "minimum": -90, "maximum": 90},
+                {"type": "number"},
+            ],
+        }
+    ),
+]
 
 
 def _check_ring(ring: list[Position]) -> list[Position]:
-    if len(ring) < 4:
-        raise ValueError("a linear ring needs at least 4 positions")
     if ring[0][:2] != ring[-1][:2]:
         raise ValueError("a linear ring must be closed (first position equals last)")
     return ring
 
 
-LinearRing = Annotated[list[Position], AfterValidator(_check_ring)]
+LinearRing = Annotated[list[Position], Field(min_length=4), AfterValidator(_check_ring)]
 
 
 class _Geometry(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Point(_Geometry):
-    type: Literal["Point"] = "Point"
+    type: Literal["Point"]
     coordinates: Position
 
     @property
@@ -55,12 +69,12 @@ class Point(_Geometry):
 
 
 class Polygon(_Geometry):
-    type: Literal["Polygon"] = "Polygon"
+    type: Literal["Polygon"]
     coordinates: list[LinearRing] = Field(min_length=1)
 
 
 class MultiPolygon(_Geometry):
-    type: Literal["MultiPolygon"] = "MultiPolygon"
+    type: Literal["MultiPolygon"]
     coordinates: list[Annotated[list[LinearRing], Field(min_length=1)]] = Field(min_length=1)
 
 

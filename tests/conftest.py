@@ -84,10 +84,12 @@ def client(settings: Settings, engine: Engine, session: Session) -> Iterator[Tes
 
 @pytest.fixture
 def make_org(session: Session) -> Callable[..., Organization]:
-    def make(slug: str = "gangnam-gu", kind: OrganizationKind = OrganizationKind.DISTRICT,
-             **extra: Any) -> Organization:
-        data = OrganizationCreate(slug=slug, name=extra.pop("name", slug.title()), kind=kind,
-                                  **extra)
+    def make(
+        slug: str = "gangnam-gu", kind: OrganizationKind = OrganizationKind.DISTRICT, **extra: Any
+    ) -> Organization:
+        data = OrganizationCreate(
+            slug=slug, name=extra.pop("name", slug.title()), kind=kind, **extra
+        )
         return org_service.create_organization(session, data)
 
     return make

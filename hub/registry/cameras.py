@@ -1,21 +1,33 @@
 """Camera service: create, change, delete. Keeps the field-of-view footprint in step."""
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.errors import Conflict, Invalid, NotFound
+from hub.registry.convert import point_of
 from hub.registry.fov import fov_ring, point_wkt, ring_wkt
 from hub.registry.models import Camera, Organization
 from hub.registry.secrets import CredentialBox, PlainCredentials
 from schemas.camera import CameraCreate, CameraUpdate, Credentials
 
 # Fields that may not be cleared with null on update: the column has no "unknown" state.
-_REQUIRED = {"location", "purpose", "ptz", "ai_capable", "adapter", "status", "tags", "units"}
+_REQUIRED = {
+    "owner_id",
+    "location",
+    "purpose",
+    "ptz",
+    "ai_capable",
+    "adapter",
+    "status",
+    "tags",
+    "units",
+}
 _FOV_INPUTS = {"location", "heading_deg", "fov_deg", "range_m", "ptz"}
 
 
@@ -34,17 +46,22 @@ def _seal(box: CredentialBox, creds: Credentials | None) -> bytes | None:
 
 def _check_owner(session: Session, owner_id: uuid.UUID) -> None:
     if session.get(Organization, owner_id) is None:
-        raise Invalid(f"no organization {owner_id}; create it first", "owner_id")
+        raise NotFound("Organization", f"{owner_id} (owner_id); create it first")
 
 
-def _flush_unique(session: Session, camera: Camera) -> None:
+@contextmanager
+def _unique_external_id(session: Session, external_id: str | None) -> Iterator[None]:
+    """Run changes and their flush inside a savepoint, so a duplicate leaves the session usable.
+
+    Changes must be made inside: begin_nested() flushes pending changes before the savepoint.
+    """
     try:
         with session.begin_nested():
-            session.add(camera)
+            yield
             session.flush()
     except IntegrityError:
         raise Conflict(
-            f"The owner already has a camera with external_id {camera.external_id!r}."
+            f"The owner already has a camera with external_id {external_id!r}."
         ) from None
 
 
@@ -62,7 +79,8 @@ def create_camera(
         credentials_sealed=_seal(box, data.credentials),
         **fields,
     )
-    _flush_unique(session, camera)
+    with _unique_external_id(session, data.external_id):
+        session.add(camera)
     session.refresh(camera)
     return camera
 
@@ -70,35 +88,33 @@ def create_camera(
 def update_camera(
     session: Session, box: CredentialBox, camera: Camera, data: CameraUpdate
 ) -> Camera:
-    changes: dict[str, Any] = data.model_dump(exclude_unset=True, exclude={"credentials"})
-    for field in _REQUIRED.intersection(changes):
-        if changes[field] is None:
+    changes: dict[str, Any] = data.model_dump(
+        exclude_unset=True, exclude={"credentials", "location"}
+    )
+    for field in _REQUIRED.intersection(data.model_fields_set):
+        if getattr(data, field) is None:
             raise Invalid(f"{field} cannot be null", field)
-    if changes.get("owner_id") is not None:
-        _check_owner(session, changes["owner_id"])
-    elif "owner_id" in changes:
-        raise Invalid("owner_id cannot be null", "owner_id")
-    if "credentials" in data.model_fields_set:
-        camera.credentials_sealed = _seal(box, data.credentials)
-    location = changes.pop("location", None)
-    if data.location is not None:
-        camera.location = point_wkt(data.location.lon, data.location.lat)  # type: ignore[assignment]
-    for field, value in changes.items():
-        setattr(camera, field, value)
-    if _FOV_INPUTS.intersection(data.model_fields_set):
-        point = data.location if location is not None else None
-        lon, lat = (point.lon, point.lat) if point else _lon_lat(camera)
-        camera.fov = footprint_wkt(  # type: ignore[assignment]
-            lon, lat, camera.heading_deg, camera.fov_deg, camera.range_m, camera.ptz
-        )
-    _flush_unique(session, camera)
+    if data.owner_id is not None:
+        _check_owner(session, data.owner_id)
+    lon, lat = (data.location.lon, data.location.lat) if data.location else _lon_lat(camera)
+    with _unique_external_id(session, changes.get("external_id", camera.external_id)):
+        for field, value in changes.items():
+            setattr(camera, field, value)
+        if data.location is not None:
+            camera.location = point_wkt(lon, lat)  # type: ignore[assignment]
+        if "credentials" in data.model_fields_set:
+            camera.credentials_sealed = _seal(box, data.credentials)
+        if _FOV_INPUTS.intersection(data.model_fields_set):
+            camera.fov = footprint_wkt(  # type: ignore[assignment]
+                lon, lat, camera.heading_deg, camera.fov_deg, camera.range_m, camera.ptz
+            )
     session.refresh(camera)
     return camera
 
 
 def _lon_lat(camera: Camera) -> tuple[float, float]:
-    geom = to_shape(camera.location)
-    return geom.x, geom.y
+    point = point_of(camera.location)
+    return point.lon, point.lat
 
 
 def get_camera(session: Session, camera_id: uuid.UUID, scope: uuid.UUID | None) -> Camera:

@@ -4,6 +4,9 @@ from typing import Any
 
 from geoalchemy2 import WKBElement
 from geoalchemy2.shape import to_shape
+from shapely import MultiPolygon as ShapelyMultiPolygon
+from shapely import Point as ShapelyPoint
+from shapely import Polygon as ShapelyPolygon
 
 from hub.registry.models import Camera, Organization
 from schemas import camera as cs
@@ -13,25 +16,29 @@ from schemas.geo import MultiPolygon, Point, Polygon
 
 def point_of(element: WKBElement) -> Point:
     geom = to_shape(element)
-    return Point(coordinates=[geom.x, geom.y])
+    assert isinstance(geom, ShapelyPoint)
+    return Point(type="Point", coordinates=[geom.x, geom.y])
 
 
 def polygon_of(element: WKBElement | None) -> Polygon | None:
     if element is None:
         return None
     geom = to_shape(element)
-    return Polygon(coordinates=[[list(c) for c in geom.exterior.coords]])
+    assert isinstance(geom, ShapelyPolygon)
+    return Polygon(type="Polygon", coordinates=[[[x, y] for x, y in geom.exterior.coords]])
 
 
 def multipolygon_of(element: WKBElement | None) -> MultiPolygon | None:
     if element is None:
         return None
     geom = to_shape(element)
+    assert isinstance(geom, ShapelyMultiPolygon)
     return MultiPolygon(
+        type="MultiPolygon",
         coordinates=[
-            [[list(c) for c in ring.coords] for ring in (p.exterior, *p.interiors)]
+            [[[x, y] for x, y in ring.coords] for ring in (p.exterior, *p.interiors)]
             for p in geom.geoms
-        ]
+        ],
     )
 
 

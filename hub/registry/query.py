@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hub.registry.models import Camera, Organization
 from hub.registry.params import BBox, decode_cursor, encode_cursor
@@ -87,6 +87,7 @@ def search(
     conds = _filters(q, scope)
     point = q.nearest or q.near
     distance = func.ST_Distance(_LOCATION_GEOG, _geog(*point)) if point else literal(None)
+    # With both nearest and near, distance is measured from `nearest`: k nearest within radius.
     stmt: Select[Any] = select(Camera, distance).where(*conds)
     if q.nearest is not None:
         stmt = stmt.order_by(_LOCATION_GEOG.op("<->")(_geog(*q.nearest))).limit(q.k)
@@ -110,7 +111,7 @@ def _key(value: object) -> str | None:
 
 def summarize(session: Session, q: CameraQuery, scope: uuid.UUID | None) -> CameraSummary:
     """Records and units by owner, owner kind, purpose, status, install year and AI capability."""
-    dims: dict[str, ColumnElement[Any]] = {
+    dims: dict[str, InstrumentedAttribute[Any]] = {
         "by_owner": Organization.slug,
         "by_owner_kind": Organization.kind,
         "by_purpose": Camera.purpose,

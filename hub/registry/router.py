@@ -21,9 +21,10 @@ from schemas.camera import Camera, CameraCreate, CameraPage, CameraSummary, Came
 from schemas.enums import AdapterKind, CameraPurpose, CameraStatus, OrganizationKind, Role
 from schemas.geo import AreaGeometry
 from schemas.organization import Organization, OrganizationCreate, OrganizationUpdate
+from schemas.text import NO_NUL_PATTERN
 
 GEOJSON = "application/geo+json"
-ERRORS = problem_responses(401, 403, 404, 413, 422)
+ERRORS = problem_responses(400, 401, 403, 404, 413, 422)
 ADMINS = frozenset({Role.ADMIN})
 
 organizations_router = APIRouter(prefix="/organizations", tags=["organizations"], responses=ERRORS)
@@ -57,14 +58,14 @@ def _visible_org(session: SessionDep, principal: Principal, org_id: uuid.UUID) -
     return org_service.get_organization(session, org_id)
 
 
-@organizations_router.get("/{org_id}", response_model=Organization)
+@organizations_router.get("/{org_id:uuid}", response_model=Organization)
 def get_organization(
     org_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> Organization:
     return organization_out(_visible_org(session, principal, org_id))
 
 
-@organizations_router.patch("/{org_id}", response_model=Organization)
+@organizations_router.patch("/{org_id:uuid}", response_model=Organization)
 def update_organization(
     org_id: uuid.UUID, data: OrganizationUpdate, session: SessionDep, principal: PrincipalDep
 ) -> Organization:
@@ -74,7 +75,7 @@ def update_organization(
     return organization_out(org)
 
 
-@organizations_router.delete("/{org_id}", status_code=204, responses=problem_responses(409))
+@organizations_router.delete("/{org_id:uuid}", status_code=204, responses=problem_responses(409))
 def delete_organization(
     org_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> Response:
@@ -102,32 +103,40 @@ def camera_query(
         str | None,
         Query(description="minLon,minLat,maxLon,maxLat", examples=["127.02,37.49,127.06,37.52"]),
     ] = None,
-    near: Annotated[str | None, Query(description="lon,lat; needs radius_m")] = None,
+    near: Annotated[
+        str | None, Query(description="lon,lat: cameras within radius_m of it (needs radius_m)")
+    ] = None,
     radius_m: Annotated[float | None, Query(gt=0, le=100_000)] = None,
-    nearest: Annotated[str | None, Query(description="lon,lat: the k nearest cameras")] = None,
+    nearest: Annotated[
+        str | None,
+        Query(description="lon,lat: the k nearest cameras, ranked (within near/radius_m if given)"),
+    ] = None,
     k: Annotated[int, Query(ge=1, le=1000)] = 10,
     covers: Annotated[
         str | None, Query(description="lon,lat: cameras whose field of view covers it")
     ] = None,
     within_org: Annotated[
-        str | None, Query(description="Organization id or slug: inside its jurisdiction")
+        str | None,
+        Query(
+            description="Organization id or slug: inside its jurisdiction", pattern=NO_NUL_PATTERN
+        ),
     ] = None,
-    owner: Annotated[str | None, Query(description="Owner organization id or slug")] = None,
+    owner: Annotated[
+        str | None, Query(description="Owner organization id or slug", pattern=NO_NUL_PATTERN)
+    ] = None,
     owner_kind: OrganizationKind | None = None,
     purpose: CameraPurpose | None = None,
     status: CameraStatus | None = None,
     adapter: AdapterKind | None = None,
     ai_capable: bool | None = None,
-    tag: Annotated[str | None, Query(max_length=64)] = None,
+    tag: Annotated[str | None, Query(max_length=64, pattern=NO_NUL_PATTERN)] = None,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> CameraQuery:
     if (near is None) != (radius_m is None):
         raise Invalid("near and radius_m go together", "near" if near is None else "radius_m")
-    if nearest is not None and (near is not None or cursor is not None):
-        raise Invalid(
-            "nearest returns one ranked list; do not combine it with near or cursor", "nearest"
-        )
+    if nearest is not None and cursor is not None:
+        raise Invalid("nearest returns one ranked list; it has no cursor", "cursor")
     within_id = None
     if within_org is not None:
         org = org_service.get_organization(session, within_org)
@@ -162,7 +171,7 @@ def camera_query(
 QueryDep = Annotated[CameraQuery, Depends(camera_query)]
 PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "A page of cameras; GeoJSON FeatureCollection with Accept: application/geo+json",
+        "description": "A page of cameras (GeoJSON with Accept: application/geo+json)",
         "content": {GEOJSON: {"schema": {"type": "object"}}},
     }
 }
@@ -246,7 +255,7 @@ def create_camera(
     return camera_out(camera)
 
 
-@cameras_router.get("/{camera_id}", response_model=Camera, responses=PAGE_RESPONSES)
+@cameras_router.get("/{camera_id:uuid}", response_model=Camera, responses=PAGE_RESPONSES)
 def get_camera(
     camera_id: uuid.UUID, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> Any:
@@ -256,7 +265,7 @@ def get_camera(
     return camera
 
 
-@cameras_router.patch("/{camera_id}", response_model=Camera, responses=problem_responses(409))
+@cameras_router.patch("/{camera_id:uuid}", response_model=Camera, responses=problem_responses(409))
 def update_camera(
     camera_id: uuid.UUID,
     data: CameraUpdate,
@@ -273,7 +282,7 @@ def update_camera(
     return camera_out(camera)
 
 
-@cameras_router.delete("/{camera_id}", status_code=204)
+@cameras_router.delete("/{camera_id:uuid}", status_code=204)
 def delete_camera(camera_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Response:
     require(principal, WRITERS, "delete cameras")
     camera_service.delete_camera(

@@ -1,4 +1,4 @@
-"""registry and tokens
+"""Registry (organizations, cameras with GiST-indexed geometry) and API tokens.
 
 Revision ID: 0001
 Revises:
@@ -20,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    op.create_geospatial_table(
+    op.create_table(
         "organizations",
         sa.Column("id", sa.UUID(), nullable=False),
         sa.Column("slug", sa.String(length=63), nullable=False),
@@ -63,7 +63,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("slug"),
     )
-    op.create_geospatial_index(
+    op.create_index(
         "ix_organizations_jurisdiction",
         "organizations",
         ["jurisdiction"],
@@ -102,7 +102,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_hash"),
     )
-    op.create_geospatial_table(
+    op.create_table(
         "cameras",
         sa.Column("id", sa.UUID(), nullable=False),
         sa.Column("owner_id", sa.UUID(), nullable=False),
@@ -214,7 +214,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["owner_id"], ["organizations.id"], ondelete="RESTRICT"),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_geospatial_index(
+    op.create_index(
         "ix_cameras_fov",
         "cameras",
         ["fov"],
@@ -222,7 +222,7 @@ def upgrade() -> None:
         postgresql_using="gist",
         postgresql_ops={},
     )
-    op.create_geospatial_index(
+    op.create_index(
         "ix_cameras_location",
         "cameras",
         ["location"],
@@ -255,18 +255,13 @@ def downgrade() -> None:
     )
     op.drop_index("ix_cameras_owner_id", table_name="cameras")
     op.drop_index("ix_cameras_location_geog", table_name="cameras", postgresql_using="gist")
-    op.drop_geospatial_index(
-        "ix_cameras_location", table_name="cameras", postgresql_using="gist", column_name="location"
-    )
-    op.drop_geospatial_index(
-        "ix_cameras_fov", table_name="cameras", postgresql_using="gist", column_name="fov"
-    )
-    op.drop_geospatial_table("cameras")
+    op.drop_index("ix_cameras_location", table_name="cameras", postgresql_using="gist")
+    op.drop_index("ix_cameras_fov", table_name="cameras", postgresql_using="gist")
+    op.drop_table("cameras")
     op.drop_table("api_tokens")
-    op.drop_geospatial_index(
+    op.drop_index(
         "ix_organizations_jurisdiction",
         table_name="organizations",
         postgresql_using="gist",
-        column_name="jurisdiction",
     )
-    op.drop_geospatial_table("organizations")
+    op.drop_table("organizations")
