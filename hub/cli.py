@@ -59,11 +59,15 @@ def serve(
       c4hub serve
       C4HUB_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/c4hub c4hub serve --port 8080
     """
+    from hub.embedded import EmbeddedPostgresError
     from hub.serve import run
 
     settings = get_settings()
-    with database_errors():
-        run(settings, host or settings.host, port or settings.port)
+    try:
+        with database_errors():
+            run(settings, host or settings.host, port or settings.port)
+    except EmbeddedPostgresError as exc:
+        fail(str(exc))
 
 
 @db_app.command("upgrade")
