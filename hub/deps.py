@@ -13,7 +13,7 @@ from hub.registry.secrets import CredentialBox
 from hub.settings import Settings
 from schemas.enums import Role
 
-_bearer = HTTPBearer(auto_error=False, description="API token from `c4hub token create`")
+bearer = HTTPBearer(auto_error=False, description="API token from `c4hub token create`")
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -41,7 +41,7 @@ BoxDep = Annotated[CredentialBox, Depends(get_box)]
 
 def get_principal(
     session: SessionDep,
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthorized(

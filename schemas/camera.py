@@ -16,10 +16,11 @@ from pydantic import (
     SecretStr,
     WithJsonSchema,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from schemas.enums import AdapterKind, CameraPurpose, CameraStatus
 from schemas.geo import Point, Polygon
-from schemas.text import NO_NUL_PATTERN
+from schemas.scalars import JSON_INTEGER, NO_NUL_PATTERN, Flag
 
 # rtsp(s)/http(s) with a host name or IPv4 address; no user info: credentials travel apart.
 URI_PATTERN = r"^(rtsps?|https?)://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$"
@@ -67,9 +68,13 @@ def _timestamp_text(value: object) -> object:
 # An RFC 3339 string with its offset; a bare number would be read as epoch seconds.
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text)]
 
-# JSON types are taken as declared: no "1" for 1, no 0 for false.
-Flag = Annotated[bool, Field(strict=True)]
 Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL_PATTERN)]
+Tags = Annotated[list[Tag], Field(max_length=50)]
+Units = Annotated[
+    int, Field(ge=1, le=100_000, description="Cameras this record stands for"), JSON_INTEGER
+]
+InstallYear = Annotated[int, Field(ge=1950, le=2100), JSON_INTEGER]
+RetentionDays = Annotated[int, Field(ge=0, le=3650, description="Footage kept, days"), JSON_INTEGER]
 
 
 class Credentials(BaseModel):
@@ -96,11 +101,11 @@ class _CameraFields(BaseModel):
     vendor: str | None = Field(default=None, max_length=100, pattern=NO_NUL_PATTERN)
     model: str | None = Field(default=None, max_length=100, pattern=NO_NUL_PATTERN)
     firmware: str | None = Field(default=None, max_length=100, pattern=NO_NUL_PATTERN)
-    install_year: int | None = Field(default=None, strict=True, ge=1950, le=2100)
+    install_year: InstallYear | None = None
     stream_uri: StreamUri | None = None
     snapshot_uri: StreamUri | None = None
     last_seen_at: Timestamp | None = None
-    retention_days: int | None = Field(default=None, strict=True, ge=0, le=3650)
+    retention_days: RetentionDays | None = None
 
 
 class CameraCreate(_CameraFields):
@@ -113,23 +118,27 @@ class CameraCreate(_CameraFields):
     ai_capable: Flag = False
     adapter: AdapterKind = AdapterKind.NONE
     status: CameraStatus = CameraStatus.UNKNOWN
-    tags: list[Tag] = Field(default_factory=list, max_length=50)
-    units: int = Field(default=1, strict=True, ge=1, le=100000)
+    tags: Tags = Field(default_factory=list)
+    units: Units = 1
     credentials: Credentials | None = None
 
 
 class CameraUpdate(_CameraFields):
-    """Partial update: only the fields sent change; send null to clear an optional field."""
+    """Partial update: only the fields sent change; send null to clear an optional field.
 
-    owner_id: UUID | None = None
-    location: Point | None = None
-    purpose: CameraPurpose | None = None
-    ptz: Flag | None = None
-    ai_capable: Flag | None = None
-    adapter: AdapterKind | None = None
-    status: CameraStatus | None = None
-    tags: list[Tag] | None = Field(default=None, max_length=50)
-    units: int | None = Field(default=None, strict=True, ge=1, le=100000)
+    Fields without an "unknown" state may be left out but not cleared: null is not in their
+    schema, and the hub answers it with a 422 naming the field.
+    """
+
+    owner_id: UUID | SkipJsonSchema[None] = None
+    location: Point | SkipJsonSchema[None] = None
+    purpose: CameraPurpose | SkipJsonSchema[None] = None
+    ptz: Flag | SkipJsonSchema[None] = None
+    ai_capable: Flag | SkipJsonSchema[None] = None
+    adapter: AdapterKind | SkipJsonSchema[None] = None
+    status: CameraStatus | SkipJsonSchema[None] = None
+    tags: Tags | SkipJsonSchema[None] = None
+    units: Units | SkipJsonSchema[None] = None
     credentials: Credentials | None = None
 
 

@@ -38,6 +38,8 @@ def _camera(**fields: Any) -> dict[str, Any]:
         {"last_seen_at": 0},
         {"last_seen_at": "2026-01-01T00:00:00"},
         {"name": "a\x00b"},
+        {"units": 1.5},
+        {"units": True},
     ],
 )
 def test_camera_rejects_bad_fields(fields: dict[str, Any]) -> None:
@@ -50,6 +52,11 @@ def test_camera_accepts_edges() -> None:
         _camera(heading_deg=360, fov_deg=360, range_m=0.5, stream_uri="rtsp://cam.local/1")
     )
     assert cam.fov_deg == 360
+
+
+def test_whole_float_is_a_json_integer() -> None:
+    cam = CameraCreate.model_validate(_camera(units=3.0, retention_days=30.0))
+    assert cam.units == 3 and isinstance(cam.units, int) and cam.retention_days == 30
 
 
 def test_credentials_are_secret_in_repr() -> None:

@@ -1,3 +1,0 @@
-"""Text that can be stored: PostgreSQL text cannot hold NUL characters."""
-
-NO_NUL_PATTERN = r"^[^\x00]*$"
