@@ -21,7 +21,7 @@ from schemas.camera import Camera, CameraCreate, CameraPage, CameraSummary, Came
 from schemas.enums import AdapterKind, CameraPurpose, CameraStatus, OrganizationKind, Role
 from schemas.geo import AreaGeometry
 from schemas.organization import Organization, OrganizationCreate, OrganizationUpdate
-from schemas.text import NO_NUL_PATTERN
+from schemas.scalars import NO_NUL_PATTERN
 
 GEOJSON = "application/geo+json"
 ERRORS = problem_responses(400, 401, 403, 404, 413, 422)
