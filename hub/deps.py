@@ -1,9 +1,10 @@
 """FastAPI dependencies shared by every router: the DB session and the caller."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -16,12 +17,14 @@ from schemas.enums import Role
 bearer = HTTPBearer(auto_error=False, description="API token from `c4hub token create`")
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    # Opening a Session does no I/O, so it happens on the event loop; closing returns the
+    # connection (a ROLLBACK), so it goes to a worker thread.
     session: Session = request.app.state.sessionmaker()
     try:
         yield session
     finally:
-        session.close()
+        await run_in_threadpool(session.close)
 
 
 def get_settings_dep(request: Request) -> Settings:

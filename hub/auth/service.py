@@ -5,7 +5,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from hub.auth.models import ApiToken
@@ -45,12 +45,14 @@ def create_token(
     return token
 
 
+_LOOKUP = select(ApiToken.id, ApiToken.role, ApiToken.organization_id).where(
+    ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None)
+)
+
+
 def authenticate(session: Session, token: str) -> Principal | None:
-    row = session.scalars(
-        select(ApiToken).where(
-            ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)
-        )
-    ).one_or_none()
+    # Columns, not the ORM entity: this runs on every request.
+    row = session.execute(_LOOKUP, {"token_hash": hash_token(token)}).one_or_none()
     if row is None:
         return None
     return Principal(token_id=row.id, role=row.role, organization_id=row.organization_id)

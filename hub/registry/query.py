@@ -1,13 +1,28 @@
 """Registry queries: geographic and attribute filters, cursor pages, k-nearest, summaries."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Numeric,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from hub.errors import Invalid, NotFound
 from hub.registry.models import Camera, Organization
+from hub.registry.organizations import get_organization
 from hub.registry.params import BBox, decode_cursor, encode_cursor
 from schemas.camera import CameraSummary, SummaryBucket
 from schemas.enums import AdapterKind, CameraPurpose, CameraStatus, OrganizationKind
@@ -22,7 +37,9 @@ class CameraQuery:
     k: int = 10
     covers: tuple[float, float] | None = None
     within_ewkt: str | None = None
-    within_org: uuid.UUID | None = None
+    within_org_ref: str | None = None  # organization id or slug, as the caller wrote it
+    owner_ref: str | None = None
+    within_org: uuid.UUID | None = None  # the references, resolved by `resolve`
     owner_id: uuid.UUID | None = None
     owner_kind: OrganizationKind | None = None
     purpose: CameraPurpose | None = None
@@ -34,8 +51,25 @@ class CameraQuery:
     limit: int = 100
 
 
+def resolve(session: Session, q: CameraQuery) -> CameraQuery:
+    """Look up the organizations a query names; unknown ones are 404, as for any reference."""
+    changes: dict[str, Any] = {"within_org_ref": None, "owner_ref": None}
+    if q.within_org_ref is not None:
+        org = get_organization(session, q.within_org_ref)
+        if org.jurisdiction is None:
+            raise Invalid(f"organization {org.slug} has no jurisdiction", "within_org")
+        changes["within_org"] = org.id
+    if q.owner_ref is not None:
+        changes["owner_id"] = get_organization(session, q.owner_ref).id
+    return replace(q, **changes) if q.within_org_ref or q.owner_ref else q
+
+
+def _point_ewkt(lon: float, lat: float) -> str:
+    return f"SRID=4326;POINT({lon} {lat})"
+
+
 def _geog(lon: float, lat: float) -> ColumnElement[Any]:
-    return func.ST_GeogFromText(f"SRID=4326;POINT({lon} {lat})")
+    return func.ST_GeogFromText(_point_ewkt(lon, lat))
 
 
 def _geom(lon: float, lat: float) -> ColumnElement[Any]:
@@ -80,28 +114,113 @@ def _filters(q: CameraQuery, scope: uuid.UUID | None) -> list[ColumnElement[bool
     return conds
 
 
+# A camera as the API shows it, built as JSON text by PostgreSQL/PostGIS: loading ORM objects
+# and serializing them in Python cost several times the query on a 100-camera page. The keys and
+# types follow schemas.camera.Camera; tests validate responses against it.
+def _key(name: str) -> ColumnElement[Any]:
+    return literal_column(f"'{name}'")
+
+
+def _json_object(fields: dict[str, Any]) -> ColumnElement[Any]:
+    return func.json_build_object(*(part for k, v in fields.items() for part in (_key(k), v)))
+
+
+def _camera_fields(distance: ColumnElement[Any]) -> dict[str, Any]:
+    c = Camera
+    point = func.json_build_array(func.ST_X(c.location), func.ST_Y(c.location))
+    return {
+        "id": c.id,
+        "owner_id": c.owner_id,
+        "external_id": c.external_id,
+        "name": c.name,
+        "purpose": c.purpose,
+        "legal_basis": c.legal_basis,
+        "location": _json_object({"type": literal_column("'Point'"), "coordinates": point}),
+        "heading_deg": c.heading_deg,
+        "fov_deg": c.fov_deg,
+        "range_m": c.range_m,
+        "mount_height_m": c.mount_height_m,
+        "ptz": c.ptz,
+        "vendor": c.vendor,
+        "model": c.model,
+        "firmware": c.firmware,
+        "install_year": c.install_year,
+        "ai_capable": c.ai_capable,
+        "adapter": c.adapter,
+        "stream_uri": c.stream_uri,
+        "snapshot_uri": c.snapshot_uri,
+        "has_credentials": c.credentials_sealed.is_not(None),
+        "status": c.status,
+        "last_seen_at": c.last_seen_at,
+        "retention_days": c.retention_days,
+        "tags": c.tags,
+        "units": c.units,
+        "fov": cast(func.ST_AsGeoJSON(c.fov, 7), JSON),
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "distance_m": func.round(cast(distance, Numeric), 2),
+    }
+
+
+def camera_document(distance: ColumnElement[Any], *, feature: bool) -> ColumnElement[str]:
+    """JSON text of a camera, or of a GeoJSON Feature with the position as its geometry."""
+    fields = _camera_fields(distance)
+    if feature:
+        props = {k: v for k, v in fields.items() if k not in ("id", "location")}
+        fields = {
+            "type": literal_column("'Feature'"),
+            "id": fields["id"],
+            "geometry": fields["location"],
+            "properties": _json_object(props),
+        }
+    return cast(_json_object(fields), Text)
+
+
+# Built once: constructing the 30-field expression cost more than running a k-nearest query.
+_ORIGIN = bindparam("origin", type_=Text)
+_DISTANCE = func.ST_Distance(_LOCATION_GEOG, func.ST_GeogFromText(_ORIGIN))
+_DOCUMENTS = {
+    (feature, measured): camera_document(_DISTANCE if measured else null(), feature=feature)
+    for feature in (False, True)
+    for measured in (False, True)
+}
+
+
+def camera_document_by_id(
+    session: Session, camera_id: uuid.UUID, scope: uuid.UUID | None, *, feature: bool = False
+) -> str:
+    """One camera's JSON; outside the caller's scope it does not exist for them."""
+    stmt = select(_DOCUMENTS[feature, False]).where(Camera.id == camera_id)
+    if scope is not None:
+        stmt = stmt.where(Camera.owner_id == scope)
+    doc = session.scalar(stmt)
+    if doc is None:
+        raise NotFound("Camera", camera_id)
+    return doc
+
+
 def search(
-    session: Session, q: CameraQuery, scope: uuid.UUID | None
-) -> tuple[list[tuple[Camera, float | None]], str | None]:
-    """One page of cameras with their distance (near/nearest), and the next page's cursor."""
-    conds = _filters(q, scope)
-    point = q.nearest or q.near
-    distance = func.ST_Distance(_LOCATION_GEOG, _geog(*point)) if point else literal(None)
+    session: Session, q: CameraQuery, scope: uuid.UUID | None, *, features: bool = False
+) -> tuple[list[str], str | None]:
+    """One page of cameras as JSON texts (with distance_m for near/nearest), and the cursor."""
+    q = resolve(session, q)
     # With both nearest and near, distance is measured from `nearest`: k nearest within radius.
-    stmt: Select[Any] = select(Camera, distance).where(*conds)
+    point = q.nearest or q.near
+    params = {"origin": _point_ewkt(*point)} if point else {}
+    stmt = select(_DOCUMENTS[features, point is not None], Camera.id)
+    stmt = stmt.where(*_filters(q, scope))
     if q.nearest is not None:
-        stmt = stmt.order_by(_LOCATION_GEOG.op("<->")(_geog(*q.nearest))).limit(q.k)
-        return [(c, d) for c, d in session.execute(stmt)], None
+        stmt = stmt.order_by(_LOCATION_GEOG.op("<->")(func.ST_GeogFromText(_ORIGIN))).limit(q.k)
+        return [doc for doc, _ in session.execute(stmt, params)], None
     if q.cursor is not None:
         stmt = stmt.where(Camera.id > decode_cursor(q.cursor))
-    rows = [(c, d) for c, d in session.execute(stmt.order_by(Camera.id).limit(q.limit + 1))]
+    rows = session.execute(stmt.order_by(Camera.id).limit(q.limit + 1), params).all()
     if len(rows) > q.limit:
-        rows = rows[: q.limit]
-        return rows, encode_cursor(rows[-1][0].id)
-    return rows, None
+        return [doc for doc, _ in rows[: q.limit]], encode_cursor(rows[q.limit - 1][1])
+    return [doc for doc, _ in rows], None
 
 
-def _key(value: object) -> str | None:
+def _bucket_key(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
@@ -111,6 +230,7 @@ def _key(value: object) -> str | None:
 
 def summarize(session: Session, q: CameraQuery, scope: uuid.UUID | None) -> CameraSummary:
     """Records and units by owner, owner kind, purpose, status, install year and AI capability."""
+    q = resolve(session, q)
     dims: dict[str, InstrumentedAttribute[Any]] = {
         "by_owner": Organization.slug,
         "by_owner_kind": Organization.kind,
@@ -148,7 +268,7 @@ def summarize(session: Session, q: CameraQuery, scope: uuid.UUID | None) -> Came
             continue
         name = active[0]
         value = m[dims[name]]
-        key = _key(value)
+        key = _bucket_key(value)
         label = m[Organization.name] if name == "by_owner" else None
         buckets[name].append(
             SummaryBucket(key=key, label=label, records=int(m["records"]), units=int(m["units"]))

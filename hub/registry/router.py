@@ -1,21 +1,21 @@
 """Registry API: organizations and cameras, as JSON or GeoJSON. Thin: parse, call, commit."""
 
+import json
 import uuid
 from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from hub.auth.service import Principal
 from hub.deps import WRITERS, BoxDep, PrincipalDep, SessionDep, require
 from hub.errors import Forbidden, Invalid, NotFound, problem_responses
 from hub.registry import cameras as camera_service
 from hub.registry import organizations as org_service
-from hub.registry.convert import camera_feature, camera_out, organization_out
+from hub.registry.convert import organization_out
 from hub.registry.models import Organization as OrgRow
 from hub.registry.params import decode_cursor, parse_bbox, parse_lon_lat
-from hub.registry.query import CameraQuery, search, summarize
+from hub.registry.query import CameraQuery, camera_document_by_id, search, summarize
 from hub.registry.shapes import multipolygon_ewkt
 from schemas.camera import Camera, CameraCreate, CameraPage, CameraSummary, CameraUpdate
 from schemas.enums import AdapterKind, CameraPurpose, CameraStatus, OrganizationKind, Role
@@ -97,8 +97,7 @@ def _parsed(parse: Any, value: str | None, name: str) -> Any:
         raise Invalid(str(exc), name) from None
 
 
-def camera_query(
-    session: SessionDep,
+async def camera_query(
     bbox: Annotated[
         str | None,
         Query(description="minLon,minLat,maxLon,maxLat", examples=["127.02,37.49,127.06,37.52"]),
@@ -137,15 +136,6 @@ def camera_query(
         raise Invalid("near and radius_m go together", "near" if near is None else "radius_m")
     if nearest is not None and cursor is not None:
         raise Invalid("nearest returns one ranked list; it has no cursor", "cursor")
-    within_id = None
-    if within_org is not None:
-        org = org_service.get_organization(session, within_org)
-        if org.jurisdiction is None:
-            raise Invalid(f"organization {org.slug} has no jurisdiction", "within_org")
-        within_id = org.id
-    owner_id = None
-    if owner is not None:
-        owner_id = org_service.get_organization(session, owner).id
     if cursor is not None:
         _parsed(decode_cursor, cursor, "cursor")
     return CameraQuery(
@@ -155,8 +145,8 @@ def camera_query(
         nearest=_parsed(parse_lon_lat, nearest, "nearest"),
         k=k,
         covers=_parsed(parse_lon_lat, covers, "covers"),
-        within_org=within_id,
-        owner_id=owner_id,
+        within_org_ref=within_org,
+        owner_ref=owner,
         owner_kind=owner_kind,
         purpose=purpose,
         status=status,
@@ -168,7 +158,15 @@ def camera_query(
     )
 
 
+# Pure parsing, so it runs on the event loop: organization references are looked up later,
+# in the request's worker thread, by the query service.
 QueryDep = Annotated[CameraQuery, Depends(camera_query)]
+ONE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The camera (a GeoJSON Feature with Accept: application/geo+json)",
+        "content": {GEOJSON: {"schema": {"type": "object"}}},
+    }
+}
 PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "A page of cameras (GeoJSON with Accept: application/geo+json)",
@@ -181,27 +179,40 @@ def _wants_geojson(request: Request) -> bool:
     return GEOJSON in request.headers.get("accept", "")
 
 
-def _page(request: Request, session: SessionDep, q: CameraQuery, principal: Principal) -> Any:
-    rows, next_cursor = search(session, q, principal.org_scope)
-    items = [camera_out(c, d) for c, d in rows]
-    if not _wants_geojson(request):
-        return CameraPage(items=items, next_cursor=next_cursor)
+def _json(text: str, status: int = 200, media_type: str = "application/json") -> Response:
+    return Response(text, status_code=status, media_type=media_type)
+
+
+def _camera_response(
+    request: Request,
+    session: SessionDep,
+    camera_id: uuid.UUID,
+    scope: uuid.UUID | None,
+    status: int = 200,
+) -> Response:
+    """One camera as JSON, or as a GeoJSON Feature when asked for."""
+    feature = _wants_geojson(request)
+    doc = camera_document_by_id(session, camera_id, scope, feature=feature)
+    return _json(doc, status, GEOJSON if feature else "application/json")
+
+
+def _page(request: Request, session: SessionDep, q: CameraQuery, principal: Principal) -> Response:
+    # PostgreSQL writes each camera's JSON (see query.camera_document); this only joins them.
+    features = _wants_geojson(request)
+    docs, next_cursor = search(session, q, principal.org_scope, features=features)
+    items = ",".join(docs)
+    cursor = json.dumps(next_cursor)
+    if not features:
+        return _json(f'{{"items":[{items}],"next_cursor":{cursor}}}')
     links = []
     if next_cursor:
-        links.append(
-            {
-                "rel": "next",
-                "type": GEOJSON,
-                "href": str(request.url.include_query_params(cursor=next_cursor)),
-            }
-        )
-    body = {
-        "type": "FeatureCollection",
-        "features": [camera_feature(c) for c in items],
-        "next_cursor": next_cursor,
-        "links": links,
-    }
-    return JSONResponse(body, media_type=GEOJSON)
+        href = str(request.url.include_query_params(cursor=next_cursor))
+        links.append({"rel": "next", "type": GEOJSON, "href": href})
+    return _json(
+        f'{{"type":"FeatureCollection","features":[{items}],'
+        f'"next_cursor":{cursor},"links":{json.dumps(links)}}}',
+        media_type=GEOJSON,
+    )
 
 
 @cameras_router.get("", response_model=CameraPage, responses=PAGE_RESPONSES)
@@ -247,39 +258,41 @@ def _owner_for(principal: Principal, requested: uuid.UUID | None) -> uuid.UUID:
 
 @cameras_router.post("", response_model=Camera, status_code=201, responses=problem_responses(409))
 def create_camera(
-    data: CameraCreate, session: SessionDep, box: BoxDep, principal: PrincipalDep
-) -> Camera:
+    data: CameraCreate,
+    request: Request,
+    session: SessionDep,
+    box: BoxDep,
+    principal: PrincipalDep,
+) -> Response:
     require(principal, WRITERS, "register cameras")
     camera = camera_service.create_camera(session, box, data, _owner_for(principal, data.owner_id))
     session.commit()
-    return camera_out(camera)
+    return _camera_response(request, session, camera.id, None, 201)
 
 
-@cameras_router.get("/{camera_id:uuid}", response_model=Camera, responses=PAGE_RESPONSES)
+@cameras_router.get("/{camera_id:uuid}", response_model=Camera, responses=ONE_RESPONSES)
 def get_camera(
     camera_id: uuid.UUID, request: Request, session: SessionDep, principal: PrincipalDep
-) -> Any:
-    camera = camera_out(camera_service.get_camera(session, camera_id, principal.org_scope))
-    if _wants_geojson(request):
-        return JSONResponse(camera_feature(camera), media_type=GEOJSON)
-    return camera
+) -> Response:
+    return _camera_response(request, session, camera_id, principal.org_scope)
 
 
 @cameras_router.patch("/{camera_id:uuid}", response_model=Camera, responses=problem_responses(409))
 def update_camera(
     camera_id: uuid.UUID,
     data: CameraUpdate,
+    request: Request,
     session: SessionDep,
     box: BoxDep,
     principal: PrincipalDep,
-) -> Camera:
+) -> Response:
     require(principal, WRITERS, "change cameras")
     camera = camera_service.get_camera(session, camera_id, principal.org_scope)
     if data.owner_id is not None:
         _owner_for(principal, data.owner_id)
-    camera = camera_service.update_camera(session, box, camera, data)
+    camera_service.update_camera(session, box, camera, data)
     session.commit()
-    return camera_out(camera)
+    return _camera_response(request, session, camera_id, None)
 
 
 @cameras_router.delete("/{camera_id:uuid}", status_code=204)

@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.registry.fov import destination
-from hub.registry.models import Camera, Organization
+from hub.registry.models import Camera as CameraRow
+from hub.registry.models import Organization
+from schemas.camera import Camera, CameraPage
 
 Headers = dict[str, str]
 POINT = (127.03, 37.5)
@@ -56,7 +58,7 @@ def test_create_returns_camera_with_footprint_and_no_secret(
     assert cam["fov"]["type"] == "Polygon"
     assert cam["has_credentials"] is True
     assert "hunter2" not in str(cam) and "credentials" not in cam
-    row = session.get(Camera, cam["id"])
+    row = session.get(CameraRow, cam["id"])
     assert row is not None and row.credentials_sealed and b"hunter2" not in row.credentials_sealed
     got = client.get(f"/api/v1/cameras/{cam['id']}", headers=admin).json()
     assert got["units"] == 3 and got["external_id"] == "A-1"
@@ -218,5 +220,46 @@ def test_delete_camera(
 ) -> None:
     cam = _create(client, admin, _body(org))
     assert client.delete(f"/api/v1/cameras/{cam['id']}", headers=admin).status_code == 204
-    assert session.scalar(select(func.count()).select_from(Camera)) == 0
+    assert session.scalar(select(func.count()).select_from(CameraRow)) == 0
     assert client.get(f"/api/v1/cameras/{cam['id']}", headers=admin).status_code == 404
+
+
+def test_every_camera_response_matches_the_documented_schema(
+    client: TestClient, org: Organization, admin: Headers
+) -> None:
+    full = _body(
+        org,
+        external_id="X-9",
+        name="Gate",
+        heading_deg=10,
+        fov_deg=90,
+        range_m=40,
+        mount_height_m=4.5,
+        vendor="Hanwha",
+        model="XNO-6080R",
+        firmware="2.10",
+        install_year=2019,
+        ai_capable=True,
+        adapter="onvif",
+        stream_uri="rtsp://10.0.0.9/main",
+        snapshot_uri="http://10.0.0.9/snap.jpg",
+        last_seen_at="2026-11-20T10:00:00+09:00",
+        retention_days=30,
+        tags=["gate", "north"],
+        credentials={"username": "u", "password": "p"},
+    )
+    made = _create(client, admin, full)
+    bare = _create(client, admin, _body(org))
+    for cam in (made, bare):
+        assert Camera.model_validate(cam).id
+    page = client.get(
+        "/api/v1/cameras", headers=admin, params={"near": "127.03,37.5", "radius_m": 10}
+    )
+    parsed = CameraPage.model_validate(page.json())
+    assert {str(c.id) for c in parsed.items} == {made["id"], bare["id"]}
+    assert all(c.distance_m is not None for c in parsed.items)
+    one = client.get(f"/api/v1/cameras/{made['id']}", headers=admin).json()
+    assert Camera.model_validate(one).last_seen_at is not None
+    assert one["last_seen_at"].startswith("2026-11-20T01:00:00")
+    patched = client.patch(f"/api/v1/cameras/{made['id']}", headers=admin, json={"tags": []})
+    assert Camera.model_validate(patched.json()).tags == []
