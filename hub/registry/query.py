@@ -8,7 +8,6 @@ from sqlalchemy import (
     JSON,
     ColumnElement,
     Numeric,
-    Select,
     Text,
     bindparam,
     cast,
