@@ -4,7 +4,6 @@ OGC API - Features requires 400 for unknown parameters (/req/core/query-param-un
 invalid values (/req/core/query-param-invalid), so nothing here is left to FastAPI's 422.
 """
 
-import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,6 +11,7 @@ from typing import TypeVar
 
 from hub.errors import BadRequest
 from hub.ogc.collections import Collection, FilterValue
+from hub.registry.params import BBox, parse_bbox
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
@@ -21,25 +21,6 @@ GEOJSON_FORMATS = ("json", "geojson")
 ITEMS_PARAMS = frozenset({"f", "bbox", "limit", "offset", "datetime"})
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class BBox:
-    """WGS 84 longitude/latitude box; min_lon > max_lon means it crosses the antimeridian."""
-
-    min_lon: float
-    min_lat: float
-    max_lon: float
-    max_lat: float
-
-    def envelopes(self) -> list[tuple[float, float, float, float]]:
-        """One box, or two when it crosses the antimeridian (PostGIS envelopes cannot wrap)."""
-        if self.min_lon <= self.max_lon:
-            return [(self.min_lon, self.min_lat, self.max_lon, self.max_lat)]
-        return [
-            (self.min_lon, self.min_lat, 180.0, self.max_lat),
-            (-180.0, self.min_lat, self.max_lon, self.max_lat),
-        ]
 
 
 @dataclass(frozen=True)
@@ -68,29 +49,6 @@ def check_format(params: Mapping[str, str], formats: tuple[str, ...]) -> None:
     value = params.get("f")
     if value is not None and value not in formats:
         raise BadRequest(f"f must be one of: {', '.join(formats)}.", "f")
-
-
-def parse_bbox(text: str) -> BBox:
-    """`minLon,minLat,maxLon,maxLat`, or six numbers with heights (which are ignored)."""
-    parts = text.split(",")
-    if len(parts) not in (4, 6):
-        raise ValueError("bbox takes 4 or 6 comma-separated numbers")
-    try:
-        numbers = [float(p) for p in parts]
-    except ValueError:
-        raise ValueError("bbox takes 4 or 6 comma-separated numbers") from None
-    if not all(math.isfinite(n) for n in numbers):
-        raise ValueError("bbox numbers must be finite")
-    if len(numbers) == 6:
-        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-    min_lon, min_lat, max_lon, max_lat = numbers
-    if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
-        raise ValueError("bbox longitudes must be within -180..180")
-    if not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):
-        raise ValueError("bbox latitudes must be within -90..90")
-    if min_lat > max_lat:
-        raise ValueError("bbox lower latitude is above the upper one")
-    return BBox(min_lon, min_lat, max_lon, max_lat)
 
 
 def parse_limit(text: str) -> int:

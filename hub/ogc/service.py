@@ -14,8 +14,9 @@ from sqlalchemy import JSON, ColumnElement, FromClause, Row, Select, cast, func,
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from hub.ogc.collections import Collection
-from hub.ogc.params import BBox, ItemsQuery
+from hub.ogc.params import ItemsQuery
 from hub.registry.models import Camera, Organization
+from hub.registry.params import BBox
 
 Condition = ColumnElement[bool]
 Column = ColumnElement[Any] | QueryableAttribute[Any]

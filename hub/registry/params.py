@@ -9,10 +9,21 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class BBox:
+    """WGS 84 longitude/latitude box; min_lon > max_lon means it crosses the antimeridian."""
+
     min_lon: float
     min_lat: float
     max_lon: float
     max_lat: float
+
+    def envelopes(self) -> list[tuple[float, float, float, float]]:
+        """One box, or two when it crosses the antimeridian (PostGIS envelopes cannot wrap)."""
+        if self.min_lon <= self.max_lon:
+            return [(self.min_lon, self.min_lat, self.max_lon, self.max_lat)]
+        return [
+            (self.min_lon, self.min_lat, 180.0, self.max_lat),
+            (-180.0, self.min_lat, self.max_lon, self.max_lat),
+        ]
 
 
 def _numbers(text: str, count: int, what: str) -> list[float]:
@@ -42,18 +53,25 @@ def parse_lon_lat(text: str, what: str = "point") -> tuple[float, float]:
 
 
 def parse_bbox(text: str) -> BBox:
-    """`minlon,minlat,maxlon,maxlat` (a 6-number 3D bbox is accepted and its heights dropped)."""
-    count = 6 if text.count(",") == 5 else 4
-    values = _numbers(text, count, "bbox")
-    if count == 6:
-        values = [values[0], values[1], values[3], values[4]]
-    min_lon, min_lat, max_lon, max_lat = values
-    _check_lon_lat(min_lon, min_lat)
-    _check_lon_lat(max_lon, max_lat)
+    """`minLon,minLat,maxLon,maxLat`, or six numbers with heights (which are ignored)."""
+    parts = text.split(",")
+    if len(parts) not in (4, 6):
+        raise ValueError("bbox takes 4 or 6 comma-separated numbers")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError("bbox takes 4 or 6 comma-separated numbers") from None
+    if not all(math.isfinite(n) for n in numbers):
+        raise ValueError("bbox numbers must be finite")
+    if len(numbers) == 6:
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    min_lon, min_lat, max_lon, max_lat = numbers
+    if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
+        raise ValueError("bbox longitudes must be within -180..180")
+    if not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):
+        raise ValueError("bbox latitudes must be within -90..90")
     if min_lat > max_lat:
-        raise ValueError("bbox minimum latitude is above its maximum")
-    if min_lon > max_lon:
-        raise ValueError("bbox crossing the antimeridian is not supported; split it in two")
+        raise ValueError("bbox lower latitude is above the upper one")
     return BBox(min_lon, min_lat, max_lon, max_lat)
 
 

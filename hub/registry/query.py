@@ -14,6 +14,7 @@ from sqlalchemy import (
     func,
     literal_column,
     null,
+    or_,
     select,
     tuple_,
 )
@@ -83,9 +84,8 @@ def _filters(q: CameraQuery, scope: uuid.UUID | None) -> list[ColumnElement[bool
     if scope is not None:
         conds.append(Camera.owner_id == scope)
     if q.bbox is not None:
-        b = q.bbox
-        env = func.ST_MakeEnvelope(b.min_lon, b.min_lat, b.max_lon, b.max_lat, 4326)
-        conds.append(Camera.location.op("&&")(env))
+        boxes = [func.ST_MakeEnvelope(*box, 4326) for box in q.bbox.envelopes()]
+        conds.append(or_(*(Camera.location.op("&&")(box) for box in boxes)))
     if q.near is not None and q.radius_m is not None:
         conds.append(func.ST_DWithin(_LOCATION_GEOG, _geog(*q.near), q.radius_m))
     if q.covers is not None:

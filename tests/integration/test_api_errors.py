@@ -15,16 +15,6 @@ Headers = dict[str, str]
 BOWTIE = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
 
 
-@pytest.fixture
-def org(make_org: Callable[..., Organization]) -> Organization:
-    return make_org()
-
-
-@pytest.fixture
-def admin(auth: Callable[..., Headers]) -> Headers:
-    return auth()
-
-
 def _count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Camera)) or 0
 

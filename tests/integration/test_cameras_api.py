@@ -21,16 +21,6 @@ def _body(org: Organization, **fields: Any) -> dict[str, Any]:
     return {"owner_id": str(org.id), "location": {"type": "Point", "coordinates": POINT}, **fields}
 
 
-@pytest.fixture
-def org(make_org: Callable[..., Organization]) -> Organization:
-    return make_org()
-
-
-@pytest.fixture
-def admin(auth: Callable[..., Headers]) -> Headers:
-    return auth()
-
-
 def _create(client: TestClient, h: Headers, body: dict[str, Any]) -> dict[str, Any]:
     r = client.post("/api/v1/cameras", headers=h, json=body)
     assert r.status_code == 201, r.text

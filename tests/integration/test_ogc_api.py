@@ -120,11 +120,6 @@ def seeded(session: Session) -> Seeded:
 
 
 @pytest.fixture
-def admin(auth: Callable[..., Headers]) -> Headers:
-    return auth(Role.ADMIN)
-
-
-@pytest.fixture
 def public_client(settings: Settings, engine: Engine, session: Session) -> Iterator[TestClient]:
     """A node that publishes its OGC collections as open data."""
     app = create_app(settings.model_copy(update={"ogc_public": True}), engine)

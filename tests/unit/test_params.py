@@ -11,28 +11,34 @@ from hub.registry.params import (
 )
 
 
-def test_bbox_parses_four_numbers() -> None:
-    assert parse_bbox("127.0,37.4,127.1,37.6") == BBox(127.0, 37.4, 127.1, 37.6)
+def test_bbox_four_numbers() -> None:
+    assert parse_bbox("127,37.4,127.1,37.6") == BBox(127, 37.4, 127.1, 37.6)
 
 
-def test_bbox_drops_heights_of_a_3d_box() -> None:
-    assert parse_bbox("127.0,37.4,0,127.1,37.6,100") == BBox(127.0, 37.4, 127.1, 37.6)
+def test_bbox_six_numbers_drop_heights() -> None:
+    assert parse_bbox("127,37.4,-5,127.1,37.6,300") == BBox(127, 37.4, 127.1, 37.6)
+
+
+def test_bbox_envelopes_split_at_the_antimeridian() -> None:
+    assert BBox(170, -10, -170, 10).envelopes() == [(170, -10, 180, 10), (-180, -10, -170, 10)]
+    assert BBox(1, 2, 3, 4).envelopes() == [(1, 2, 3, 4)]
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("1,2,3", "4 comma-separated"),
-        ("a,b,c,d", "4 comma-separated"),
-        ("0,0,nan,1", "finite"),
+        ("1,2,3", "4 or 6"),
+        ("1,2,3,4,5", "4 or 6"),
+        ("a,b,c,d", "4 or 6"),
+        ("1,2,,4", "4 or 6"),
+        ("nan,0,1,1", "finite"),
         ("0,0,inf,1", "finite"),
-        ("0,-91,1,1", "latitude"),
-        ("0,0,181,1", "longitude"),
-        ("0,1,1,0", "minimum latitude"),
-        ("10,0,-10,1", "antimeridian"),
+        ("-181,0,1,1", "longitudes"),
+        ("0,-91,1,1", "latitudes"),
+        ("0,10,1,5", "lower latitude"),
     ],
 )
-def test_bad_bbox_says_why(text: str, message: str) -> None:
+def test_bbox_errors(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_bbox(text)
 
