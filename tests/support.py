@@ -2,6 +2,8 @@
 
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -75,3 +77,44 @@ def live_node(settings: Settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def served_node(database_url: str, data_dir: Path, secret_key: str) -> Iterator[str]:
+    """`c4hub serve` as its own process, as a node runs in production; yields its URL.
+
+    Benchmarks use this rather than live_node: a client and a server sharing one interpreter's
+    GIL would measure that contention, not the node.
+    """
+    port = free_port()
+    env = {
+        **os.environ,
+        "C4HUB_DATABASE_URL": database_url,
+        "C4HUB_DATA_DIR": str(data_dir),
+        "C4HUB_SECRET_KEY": secret_key,
+    }
+    command = [str(Path(sys.executable).parent / "c4hub"), "serve", "--port", str(port)]
+    log = data_dir / "serve.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=sink)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, proc, log)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _wait_healthy(base: str, proc: "subprocess.Popen[bytes]", log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-500:]
+            raise RuntimeError(f"c4hub serve exited with {proc.returncode}: {tail}")
+        try:
+            if httpx.get(base + "/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise RuntimeError("c4hub serve did not become healthy within 30 s")
