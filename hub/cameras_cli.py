@@ -1,0 +1,119 @@
+"""`c4hub camera …`: talk to a camera before (or without) registering it."""
+
+import asyncio
+from typing import Annotated, Final, NoReturn
+from urllib.parse import urlsplit, urlunsplit
+
+import typer
+
+camera_app = typer.Typer(help="Cameras: probe a device by its address.", no_args_is_help=True)
+
+# URL scheme -> adapter entry-point name (group "c4hub.adapters").
+ADAPTER_BY_SCHEME: Final = {
+    "onvif": "onvif",
+    "http": "onvif",
+    "https": "onvif",
+    "rtsp": "rtsp",
+    "rtsps": "rtsp",
+}
+ONVIF_DEVICE_PATH: Final = "/onvif/device_service"
+HINTS: Final = {
+    "unreachable": "check the address and that this machine has a route to the camera",
+    "connection_refused": "nothing listens on that port; check the ONVIF port (often 80 or 8080)",
+    "authentication_failed": "check --user and the password; some cameras lock after failures",
+    "not_supported": "the address answers, but not as an ONVIF device service",
+    "protocol_error": "the camera's answer is broken; retry, then check its firmware",
+    "timeout": "the camera is slow or silent; retry with a larger --timeout",
+    "stream_not_found": "check the stream path",
+}
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    from hub.cli import fail
+
+    fail(message, code)
+
+
+def _onvif_url(url: str) -> str:
+    """The device service URL for onvif://host[:port] or http(s)://host[:port][/onvif/…]."""
+    parts = urlsplit(url)
+    scheme = "http" if parts.scheme == "onvif" else parts.scheme
+    if parts.path in ("", "/"):
+        return urlunsplit((scheme, parts.netloc, ONVIF_DEVICE_PATH, "", ""))
+    if parts.scheme == "onvif" or parts.path != ONVIF_DEVICE_PATH or parts.query:
+        _fail(
+            f"an ONVIF device service is at {ONVIF_DEVICE_PATH}; "
+            "give onvif://HOST[:PORT] or http://HOST[:PORT]/onvif/device_service"
+        )
+    return urlunsplit((scheme, parts.netloc, parts.path, "", ""))
+
+
+@camera_app.command("probe")
+def probe(
+    url: Annotated[
+        str,
+        typer.Argument(
+            help="onvif://HOST[:PORT] or http(s)://HOST[:PORT]/onvif/device_service",
+            show_default=False,
+        ),
+    ],
+    user: Annotated[str | None, typer.Option("--user", help="Camera user name")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            "--password",
+            envvar="C4HUB_CAMERA_PASSWORD",
+            show_envvar=True,
+            help="Camera password; prefer the environment variable, which stays out of "
+            "shell history and process listings",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, max=300, help="Seconds allowed per camera call")
+    ] = 10.0,
+) -> None:
+    """Probe a camera and print what it is and offers as JSON (a CameraDescription).
+
+    Maker, model, firmware, streams (main and sub picked by resolution), snapshot
+    URI, PTZ, capabilities and the camera's clock offset. URIs never carry
+    credentials. Errors end in one line, `error: <code>: <message>`, exit status 1;
+    rtsp:// addresses exit with status 2 until an RTSP adapter is installed.
+
+    Examples:
+      export C4HUB_CAMERA_PASSWORD  # typed at a prompt: read -rs C4HUB_CAMERA_PASSWORD
+      c4hub camera probe onvif://192.0.2.10 --user admin
+      c4hub camera probe http://cam.example:8080/onvif/device_service --timeout 5
+    """
+    from adapters.base import AdapterError, Target
+    from adapters.registry import AdapterLoadError, AdapterRegistry, UnknownAdapter
+
+    scheme = urlsplit(url).scheme.lower()
+    name = ADAPTER_BY_SCHEME.get(scheme)
+    if name is None:
+        # Not echoed: without a known scheme, a password in the address cannot be told apart.
+        _fail(
+            "cannot tell how to talk to that address; "
+            "give onvif://HOST[:PORT] or http://HOST[:PORT]/onvif/device_service"
+        )
+    try:
+        adapter = AdapterRegistry.installed().create(name)
+    except UnknownAdapter:
+        _fail(
+            f"the {name.upper()} adapter is not available yet; probe the camera over ONVIF "
+            "(onvif://HOST) if it speaks it",
+            code=2,
+        )
+    except AdapterLoadError as exc:
+        _fail(str(exc))
+    try:
+        address = _onvif_url(url) if name == "onvif" else url
+        target = Target.from_uri(address, username=user, password=password, timeout_s=timeout)
+    except ValueError as exc:
+        _fail(f"invalid camera address: {exc}")
+    try:
+        description = asyncio.run(adapter.probe(target))
+    except AdapterError as exc:
+        hint = HINTS.get(exc.code, "")
+        message = target.redact(exc.message)
+        _fail(f"{exc.code}: {message}" + (f" (hint: {hint})" if hint else ""))
+    typer.echo(description.model_dump_json(indent=2))
