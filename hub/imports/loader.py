@@ -1,106 +1,143 @@
-"""Camera import: stream a file through validation into a staging table with COPY, then in SQL.
+"""Camera import: validate records in Python, COPY the cameras, settle repeated ids in SQL.
 
-1. Each record is validated in Python (hub.imports.rows) and streamed with COPY into a
-   temporary staging table with its line number; a rejected record keeps only its line and
-   reason there. Footprints are computed per batch (hub.imports.footprints).
-2. SQL finds repeated external ids: within the file (the first occurrence wins) and against the
-   cameras the owner already has.
-3. New owners are inserted, then `INSERT INTO cameras SELECT … FROM staging`; a large load
-   into a smaller table rebuilds the search indexes afterwards instead (see _insert).
+1. Each record is validated in Python (hub.imports.rows); the cameras, with ids and footprints
+   made in Python, stream to the server in a binary COPY (hub.imports.encoding, .footprints).
+   A small import goes to a temporary staging table. A bulk load (_start) goes straight into
+   cameras with most of its indexes dropped, so that the server stores rows while Python reads
+   the next ones, and nothing is written twice.
+2. The (line, id) of each camera with an external id goes to a temporary file, and any rejected
+   record's line and reason to another (--skip-invalid; else the first one stops the import).
+3. Settling (_settle): new owners are inserted, then the staged cameras into cameras, or for a
+   bulk load the unique index on (owner_id, external_id) is built. Either fails on a repeated
+   external id, and only then does SQL look for repeats, by line: in the file the first one
+   wins, and a camera the owner had before the import wins over the file's. The first repeat
+   stops the import; with --skip-invalid the repeats are deleted and rejected instead.
+4. A bulk load rebuilds the other indexes it dropped and the foreign keys.
 All of it runs in a savepoint: an import that fails leaves nothing behind, organizations
 included. The caller commits.
 """
 
 import csv
+import heapq
 import os
+import tempfile
+import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, NamedTuple
 
 import psycopg
+from psycopg.types.string import BytesBinaryDumper
 from sqlalchemy import Connection, select, text
+from sqlalchemy.exc import IntegrityError
 
+from hub.imports.encoding import (
+    COPY_HEADER,
+    COPY_TRAILER,
+    RAW,
+    CameraIds,
+    key_rows,
+    point_ewkb,
+    split_ids,
+    text_array,
+)
 from hub.imports.errors import ImportFailed
-from hub.imports.footprints import footprints_hex
-from hub.imports.owners import OwnerDirectory
+from hub.imports.footprints import footprints_ewkb
+from hub.imports.owners import NewOwner, OwnerDirectory
 from hub.imports.readers import Record, Table, open_table
 from hub.imports.rows import CameraRow, RowError, RowValidator, plan_columns, point_of
 from hub.registry.models import Organization
 from schemas.enums import AdapterKind, CameraPurpose, OrganizationKind
 
-STAGING = "c4hub_import_staging"
-BATCH = 2000  # rows per footprint batch
+STAGING = "c4hub_import_staging"  # a small import's cameras, until they join the table
+KEYS = "c4hub_import_keys"  # (line, id) of the imported cameras with an external id
+REPEATS = "c4hub_import_repeats"  # imported cameras whose external id repeats, with the reason
+BATCH = 2000  # rows per COPY batch: ids and footprints are made a batch at a time
 PROGRESS_EVERY = 4096  # records between progress reports
 MAX_PLANS = 256  # distinct GeoJSON property sets whose column plans are kept
-BULK_MIN_ROWS = 100_000  # from here an import into a smaller table rebuilds indexes (_insert)
-BULK_INDEX_MEMORY = "256MB"  # for those index builds, for this transaction only
+BULK_MIN_ROWS = 100_000  # from here an import into a smaller table loads straight into it
+BULK_INDEX_MEMORY = "256MB"  # for the index builds after a bulk load, this transaction only
 
-# The staging table: the source line, a reject reason, the owner, then CameraRow's fields.
-STAGING_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("line", "integer"),
-    ("reason", "text"),
-    ("owner_id", "uuid"),
+# The columns a COPY writes and the type psycopg encodes each as; RAW ones are encoded here.
+COPY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", RAW),
+    ("owner_id", RAW),
     ("external_id", "text"),
     ("name", "text"),
     ("purpose", "text"),
     ("legal_basis", "text"),
-    ("lon", "float8"),
-    ("lat", "float8"),
+    ("location", RAW),
     ("heading_deg", "float8"),
     ("fov_deg", "float8"),
     ("range_m", "float8"),
     ("mount_height_m", "float8"),
-    ("ptz", "boolean"),
+    ("ptz", "bool"),
     ("vendor", "text"),
     ("model", "text"),
     ("firmware", "text"),
-    ("install_year", "integer"),
-    ("ai_capable", "boolean"),
+    ("install_year", "int4"),
+    ("ai_capable", "bool"),
     ("adapter", "text"),
     ("stream_uri", "text"),
     ("snapshot_uri", "text"),
     ("status", "text"),
     ("last_seen_at", "timestamptz"),
-    ("retention_days", "integer"),
-    ("tags", "text[]"),
-    ("units", "integer"),
-    ("fov", "geometry"),
+    ("retention_days", "int4"),
+    ("tags", RAW),
+    ("units", "int4"),
+    ("fov", RAW),
 )
-_REJECT_PADDING = (None,) * (len(STAGING_COLUMNS) - 2)
 
-# Staging columns copied as they are; location is built from lon/lat.
-_COPIED = [name for name, _ in STAGING_COLUMNS if name not in {"line", "reason", "lon", "lat"}]
-INSERT_CAMERAS = f"""
-INSERT INTO cameras (id, location, {", ".join(_COPIED)})
-SELECT gen_random_uuid(), ST_SetSRID(ST_MakePoint(lon, lat), 4326), {", ".join(_COPIED)}
-FROM pg_temp.{STAGING} WHERE reason IS NULL
+# What a bulk load drops and builds again afterwards (names quoted, to be spliced into DDL):
+# the foreign keys, checked per row during a COPY but in one join when added back, and every
+# index but the primary key and the GiST indexes that cannot be built sorted. GiST support
+# function 11 is sortsupport: with it an index is built from sorted rows, several times faster
+# than inserting them one by one; without it (the geography index) building it inserts row by
+# row anyway, so it stays, and its upkeep runs on the server while Python parses the file.
+_DROPPED_INDEXES = """
+SELECT quote_ident(c.relname) AS name, pg_get_indexdef(i.indexrelid) AS definition,
+       i.indisunique AS is_unique
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+WHERE i.indrelid = 'cameras'::regclass AND NOT i.indisprimary
+  AND NOT (a.amname = 'gist' AND EXISTS (
+    SELECT FROM unnest(i.indclass::oid[]) AS k(opclass) JOIN pg_opclass o ON o.oid = k.opclass
+    WHERE NOT EXISTS (
+      SELECT FROM pg_amproc p WHERE p.amprocfamily = o.opcfamily AND p.amprocnum = 11)))
+"""
+_FOREIGN_KEYS = """
+SELECT quote_ident(conname) AS name, pg_get_constraintdef(oid) AS definition
+FROM pg_constraint WHERE conrelid = 'cameras'::regclass AND contype = 'f'
 """
 
-# A repeated (owner, external_id) in the file: the first occurrence wins, later ones are marked.
-_ANY_REPEATS = f"""
-SELECT EXISTS (
-  SELECT FROM pg_temp.{STAGING} WHERE reason IS NULL AND external_id IS NOT NULL
-  GROUP BY owner_id, external_id HAVING count(*) > 1)
-"""
-_MARK_REPEATS = f"""
-WITH ranked AS (
-  SELECT line, external_id,
-         min(line) OVER (PARTITION BY owner_id, external_id) AS first_line
-  FROM pg_temp.{STAGING} WHERE reason IS NULL AND external_id IS NOT NULL)
-UPDATE pg_temp.{STAGING} s
-SET reason = format('external_id %L repeats %s %s; give each camera its own id',
-                    r.external_id, CAST(:unit AS text), r.first_line)
-FROM ranked r WHERE s.line = r.line AND r.line > r.first_line
-"""
-_MARK_EXISTING = f"""
-UPDATE pg_temp.{STAGING} s
-SET reason = format('%s already has a camera with external_id %L; drop the row or change '
-                    'that camera through the API', o.slug, s.external_id)
-FROM cameras c JOIN organizations o ON o.id = c.owner_id
-WHERE s.reason IS NULL AND s.external_id IS NOT NULL
-  AND c.owner_id = s.owner_id AND c.external_id = s.external_id
+
+def _find_repeats_sql(target: str) -> str:
+    """The imported cameras (rows of `target` listed in KEYS) whose external id repeats one
+    earlier in the file, or one a camera had before the import, each with the reason."""
+    return f"""
+CREATE TEMP TABLE {REPEATS} ON COMMIT DROP AS
+WITH imported AS (
+  SELECT k.line, t.id, t.owner_id, t.external_id, t.units,
+         min(k.line) OVER (PARTITION BY t.owner_id, t.external_id) AS first_line
+  FROM pg_temp.{KEYS} k JOIN {target} t ON t.id = k.id),
+existing AS (
+  SELECT DISTINCT c.owner_id, c.external_id
+  FROM cameras c JOIN imported i ON c.owner_id = i.owner_id AND c.external_id = i.external_id
+  WHERE NOT EXISTS (SELECT FROM pg_temp.{KEYS} k WHERE k.id = c.id))
+SELECT i.line, i.id, i.owner_id, i.units,
+       CASE WHEN i.line > i.first_line
+         THEN format('external_id %L repeats %s %s; give each camera its own id',
+                     i.external_id, CAST(:unit AS text), i.first_line)
+         ELSE format('%s already has a camera with external_id %L; drop the row or change '
+                     'that camera through the API', o.slug, i.external_id)
+       END AS reason
+FROM imported i
+LEFT JOIN existing e ON e.owner_id = i.owner_id AND e.external_id = i.external_id
+LEFT JOIN organizations o ON o.id = i.owner_id
+WHERE i.line > i.first_line OR e.owner_id IS NOT NULL
 """
 
 
@@ -126,6 +163,22 @@ class CameraImportResult:
     created_owners: list[str]  # slugs
     ignored_columns: list[str]
     rejects_path: Path | None
+    bulk: bool = False  # loaded straight into cameras (_start)
+    seconds: dict[str, float] = field(default_factory=dict)  # by phase, see _Phases
+
+
+class _Phases:
+    """Seconds spent in each phase of an import: copy (reading, checking and sending the
+    file), settle (new owners, repeated ids), indexes (rebuilt after a bulk load), rejects."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def done(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] = round(now - self._last, 3)
+        self._last = now
 
 
 def default_rejects_path(path: Path) -> Path:
@@ -146,31 +199,46 @@ def import_cameras(
     if (options.owner is None) == (options.owner_column is None):
         raise ImportFailed("pass exactly one of --owner ORG and --owner-column COLUMN")
     rejects = _rejects_path(path, options)
-    with open_table(path, options.encoding) as table:
+    phases = _Phases()
+    with (
+        open_table(path, options.encoding) as table,
+        tempfile.TemporaryFile() as keys,
+        tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool,
+    ):
         validators = _Validators(table, options)
         owner_id, directory = _owners(conn, options)
+        reader = _Reader(table, validators, owner_id, directory, options.skip_invalid, spool)
         with conn.begin_nested():
-            _create_staging(conn)
-            streamed = _stream(conn, table, validators, owner_id, directory, options, progress)
-            rejected = streamed.rejected + _mark_repeats(conn, table.unit, streamed.external_ids)
-            if rejected and not options.skip_invalid:
-                line, reason = _first_reject(conn)
-                raise ImportFailed(f"{table.unit} {line}: {reason}")
-            per_owner = _per_owner(conn)
-            records = sum(records for records, _ in per_owner.values())
-            created = directory.insert_new(conn, set(per_owner)) if directory else []
-            _insert(conn, records)
+            batches = reader.batches(progress)
+            first = next(batches, [])  # enough of the file to tell a bulk load (_start)
+            load = _start(conn, table, reader.records)
+            _copy(conn, load.target, chain([first], batches), keys)
+            phases.done("copy")
+            created, repeats = _settle_repeats(
+                conn, load, directory, reader.owners, keys, table.unit, options.skip_invalid
+            )
+            phases.done("settle")
+            _rebuild(conn, load)
+            phases.done("indexes")
+            rejected = reader.rejected + repeats
             if rejects is not None and rejected:
-                _write_rejects(conn, table, rejects)
-            conn.execute(text(f"DROP TABLE pg_temp.{STAGING}"))
+                with closing(_rejected(conn, spool, repeats > 0)) as lines:
+                    _write_rejects(table, rejects, lines)
+            conn.execute(
+                text(f"DROP TABLE IF EXISTS pg_temp.{STAGING}, pg_temp.{KEYS}, pg_temp.{REPEATS}")
+            )
+            phases.done("rejects")
+    owners = [o for o in reader.owners.values() if o.records]
     return CameraImportResult(
-        records=records,
-        units=sum(units for _, units in per_owner.values()),
-        owners=len(per_owner),
+        records=sum(o.records for o in owners),
+        units=sum(o.units for o in owners),
+        owners=len(owners),
         rejected=rejected,
         created_owners=[o.slug for o in created],
         ignored_columns=validators.ignored(),
         rejects_path=rejects if rejected else None,
+        bulk=load.bulk,
+        seconds=phases.seconds,
     )
 
 
@@ -258,145 +326,133 @@ class _Validators:
         return list(self._ignored)
 
 
-@dataclass
-class _Streamed:
-    rejected: int = 0
-    external_ids: bool = False  # whether any staged row has one (else skip the repeat checks)
+class _Owner:
+    """An owner of imported cameras: its id, as COPY sends it, and how much the file gives it."""
+
+    __slots__ = ("id", "raw", "records", "units")
+
+    def __init__(self, owner_id: uuid.UUID) -> None:
+        self.id = owner_id
+        self.raw = owner_id.bytes
+        self.records = 0
+        self.units = 0
 
 
-def _create_staging(conn: Connection) -> None:
-    columns = ", ".join(f"{name} {kind}" for name, kind in STAGING_COLUMNS)
-    conn.execute(text(f"DROP TABLE IF EXISTS pg_temp.{STAGING}"))
-    conn.execute(text(f"CREATE TEMP TABLE {STAGING} ({columns}) ON COMMIT DROP"))
+# A valid record on its way to COPY: line, owner id (16 bytes), camera.
+_Valid = tuple[int, bytes, CameraRow]
 
 
-def _stream(
-    conn: Connection,
-    table: Table,
-    validators: _Validators,
-    owner_id: uuid.UUID | None,
-    directory: OwnerDirectory | None,
-    options: CameraImportOptions,
-    progress: Callable[[int], None] | None,
-) -> _Streamed:
-    """COPY every record into staging: valid ones in full, rejected ones as line and reason."""
-    streamed = _Streamed()
-    raw: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
-    columns = ", ".join(name for name, _ in STAGING_COLUMNS)
-    batch: list[tuple[int, str, CameraRow]] = []
-    owner_texts: dict[uuid.UUID, str] = {}  # ids as text: psycopg's UUID dumper is slow
-    with raw.cursor() as cursor, cursor.copy(f"COPY {STAGING} ({columns}) FROM STDIN") as copy:
-        for count, record in enumerate(table.records()):
-            if progress is not None and count % PROGRESS_EVERY == 0:
+class _Reader:
+    """The file's valid records, in batches. A rejected record stops the import, or with
+    --skip-invalid its line and reason go to the spool (a CSV file), in file order."""
+
+    def __init__(
+        self,
+        table: Table,
+        validators: _Validators,
+        owner_id: uuid.UUID | None,
+        directory: OwnerDirectory | None,
+        skip_invalid: bool,
+        spool: IO[str],
+    ) -> None:
+        self._table = table
+        self._validators = validators
+        self._owner_id = owner_id
+        self._directory = directory
+        self._skip_invalid = skip_invalid
+        self._spool = csv.writer(spool)
+        self.records = 0  # read so far
+        self.rejected = 0
+        self.owners: dict[uuid.UUID, _Owner] = {}
+        self._by_cell: dict[str | None, _Owner] = {}  # owner column value → owner
+
+    def batches(self, progress: Callable[[int], None] | None) -> Iterator[list[_Valid]]:
+        table, validate, by_cell = self._table, self._validators.validate, self._by_cell
+        batch: list[_Valid] = []
+        for record in table.records():
+            if progress is not None and self.records % PROGRESS_EVERY == 0:
                 progress(table.position())
+            self.records += 1
             try:
-                row = validators.validate(record)
-                owner = owner_id
-                if owner is None:
-                    assert directory is not None and row.owner is not None
-                    owner = directory.resolve(row.owner)
+                row = validate(record)
+                owner = by_cell.get(row.owner) or self._owner(row.owner)
             except RowError as exc:
-                if not options.skip_invalid:
-                    raise ImportFailed(f"{table.unit} {record.number}: {exc}") from None
-                copy.write_row((record.number, str(exc), *_REJECT_PADDING))
-                streamed.rejected += 1
+                self._reject(record, exc)
                 continue
-            streamed.external_ids = streamed.external_ids or row.external_id is not None
-            text_id = owner_texts.get(owner) or owner_texts.setdefault(owner, str(owner))
-            batch.append((record.number, text_id, row))
-            if len(batch) >= BATCH:
-                _write_batch(copy, batch)
-                batch.clear()
-        _write_batch(copy, batch)
-    if progress is not None:
-        progress(table.position())
-    conn.execute(text(f"ANALYZE pg_temp.{STAGING}"))  # temporary tables are never auto-analyzed
-    return streamed
+            owner.records += 1
+            owner.units += row.units
+            batch.append((record.number, owner.raw, row))
+            if len(batch) == BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+        if progress is not None:
+            progress(table.position())
+
+    def _owner(self, cell: str | None) -> _Owner:
+        if self._directory is None:
+            assert self._owner_id is not None
+            owner_id = self._owner_id
+        else:
+            assert cell is not None
+            owner_id = self._directory.resolve(cell)
+        owner = self.owners.get(owner_id)
+        if owner is None:
+            owner = self.owners[owner_id] = _Owner(owner_id)
+        self._by_cell[cell] = owner
+        return owner
+
+    def _reject(self, record: Record, exc: RowError) -> None:
+        if not self._skip_invalid:
+            raise ImportFailed(f"{self._table.unit} {record.number}: {exc}") from None
+        self._spool.writerow((record.number, str(exc)))
+        self.rejected += 1
 
 
-def array_literal(items: Sequence[str]) -> str:
-    """A PostgreSQL text[] literal: cheaper to build here than through psycopg's list dumper."""
-    if not items:
-        return "{}"
-    quoted = (item.replace("\\", "\\\\").replace('"', '\\"') for item in items)
-    return "{" + ",".join(f'"{item}"' for item in quoted) + "}"
+class _Index(NamedTuple):
+    name: str
+    definition: str
+    is_unique: bool
 
 
-def _write_batch(copy: psycopg.Copy, batch: Sequence[tuple[int, str, CameraRow]]) -> None:
-    footprints = footprints_hex([row for _, _, row in batch])
-    for (line, owner, row), fov in zip(batch, footprints, strict=True):
-        # row[1:-2] runs from external_id to retention_days; tags and units follow
-        copy.write_row((line, None, owner, *row[1:-2], array_literal(row.tags), row.units, fov))
+@dataclass(frozen=True)
+class _Load:
+    """Where the COPY writes, and for a bulk load what it dropped from cameras to restore."""
+
+    target: str
+    indexes: Sequence[_Index] = ()
+    foreign_keys: Sequence[tuple[str, str]] = ()  # (name, definition)
+
+    @property
+    def bulk(self) -> bool:
+        return self.target == "cameras"
 
 
-def _mark_repeats(conn: Connection, unit: str, external_ids: bool) -> int:
-    """Mark repeated external ids (in the file, then against the database); how many."""
-    if not external_ids:
-        return 0
-    marked = 0
-    if conn.execute(text(_ANY_REPEATS)).scalar_one():
-        marked += conn.execute(text(_MARK_REPEATS), {"unit": unit}).rowcount
-    marked += conn.execute(text(_MARK_EXISTING)).rowcount
-    return marked
+def _start(conn: Connection, table: Table, records: int) -> _Load:
+    """A bulk load straight into cameras, or a staging table for a small import.
 
-
-def _first_reject(conn: Connection) -> tuple[int, str]:
-    row = conn.execute(
-        text(
-            f"SELECT line, reason FROM pg_temp.{STAGING} "
-            "WHERE reason IS NOT NULL ORDER BY line LIMIT 1"
-        )
-    ).one()
-    return row.line, row.reason
-
-
-def _per_owner(conn: Connection) -> dict[uuid.UUID, tuple[int, int]]:
-    """Records and units that will be imported, by owner."""
-    rows = conn.execute(
-        text(
-            f"SELECT owner_id, count(*) AS records, sum(units) AS units "
-            f"FROM pg_temp.{STAGING} WHERE reason IS NULL GROUP BY owner_id"
-        )
-    )
-    return {r.owner_id: (r.records, r.units) for r in rows}
-
-
-# What a bulk load drops and re-creates: the indexes that only speed up searches, and the
-# foreign keys (quoted names, so they can be spliced into DDL as they are)
-_SECONDARY_INDEXES = """
-SELECT quote_ident(c.relname) AS name, pg_get_indexdef(i.indexrelid) AS definition
-FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-WHERE i.indrelid = 'cameras'::regclass AND NOT i.indisunique AND NOT i.indisprimary
-"""
-_FOREIGN_KEYS = """
-SELECT quote_ident(conname) AS name, pg_get_constraintdef(oid) AS definition
-FROM pg_constraint WHERE conrelid = 'cameras'::regclass AND contype = 'f'
-"""
-
-
-def _insert(conn: Connection, rows: int) -> None:
-    """INSERT … SELECT from staging; a bulk load drops and rebuilds the secondary indexes.
-
-    Updating three GiST indexes row by row costs more than the rows themselves; building them
-    afresh after the load is about twice as fast. That pays when the import at least doubles the
-    table, and is what pg_restore does; the price is that DROP INDEX locks the cameras table
-    until the import commits. Unique indexes and the primary key stay: they keep the data right.
+    Bulk: at least BULK_MIN_ROWS records (estimated from the share of the file read so far) into
+    a table that holds fewer. Inserting into a table with all its indexes costs several times
+    more than building them afresh, as pg_restore does; the price is that DROP INDEX locks
+    cameras until the import commits. The primary key stays: it is cheap to keep, ids ascending.
     """
-    if rows < BULK_MIN_ROWS or _table_has(conn, rows):
-        conn.execute(text(INSERT_CAMERAS))
-        return
-    indexes = conn.execute(text(_SECONDARY_INDEXES)).all()
-    foreign_keys = conn.execute(text(_FOREIGN_KEYS)).all()
-    for fk in foreign_keys:
-        conn.execute(text(f"ALTER TABLE cameras DROP CONSTRAINT {fk.name}"))
+    size, done = table.size(), table.position()
+    estimate = records if done >= size else records * size // max(done, 1)
+    if estimate < BULK_MIN_ROWS or _table_has(conn, estimate):
+        conn.execute(text(f"DROP TABLE IF EXISTS pg_temp.{STAGING}"))
+        conn.execute(
+            text(f"CREATE TEMP TABLE {STAGING} (LIKE cameras INCLUDING DEFAULTS) ON COMMIT DROP")
+        )
+        return _Load(f"pg_temp.{STAGING}")
+    indexes = [_Index(*row) for row in conn.execute(text(_DROPPED_INDEXES))]
+    foreign_keys = [(fk.name, fk.definition) for fk in conn.execute(text(_FOREIGN_KEYS))]
+    for name, _ in foreign_keys:
+        conn.execute(text(f"ALTER TABLE cameras DROP CONSTRAINT {name}"))
     for index in indexes:
         conn.execute(text(f"DROP INDEX {index.name}"))
-    conn.execute(text(INSERT_CAMERAS))
     conn.execute(text(f"SET LOCAL maintenance_work_mem = '{BULK_INDEX_MEMORY}'"))
-    for index in indexes:
-        conn.execute(text(index.definition))
-    for fk in foreign_keys:  # re-adding checks every row in one join instead of per row
-        conn.execute(text(f"ALTER TABLE cameras ADD CONSTRAINT {fk.name} {fk.definition}"))
+    return _Load("cameras", indexes, foreign_keys)
 
 
 def _table_has(conn: Connection, rows: int) -> bool:
@@ -405,28 +461,150 @@ def _table_has(conn: Connection, rows: int) -> bool:
     return bool(conn.execute(text(query), {"rows": rows}).scalar_one() >= rows)
 
 
-def _write_rejects(conn: Connection, table: Table, path: Path) -> None:
+def _driver(conn: Connection) -> psycopg.Connection[Any]:
+    raw: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
+    return raw
+
+
+def _copy(conn: Connection, target: str, batches: Iterable[list[_Valid]], keys: IO[bytes]) -> None:
+    """COPY the cameras into `target`; (line, id) of those with an external id into `keys`."""
+    ids = CameraIds()
+    columns = ", ".join(name for name, _ in COPY_COLUMNS)
+    with (
+        _driver(conn).cursor() as cursor,
+        cursor.copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        # by the bytea type psycopg picks a dumper of its own written in Python: use its C one
+        cursor.adapters.register_dumper(None, BytesBinaryDumper)
+        copy.set_types([kind for _, kind in COPY_COLUMNS])
+        for batch in batches:
+            rows = [row for _, _, row in batch]
+            batch_ids = ids.take(len(batch))
+            footprints = footprints_ewkb(rows)
+            for (_, owner, row), camera_id, fov in zip(
+                batch, split_ids(batch_ids), footprints, strict=True
+            ):
+                # row[1:5] runs from external_id to legal_basis, row[7:-2] from heading_deg
+                # to retention_days: COPY_COLUMNS has them in the same order
+                copy.write_row(
+                    (
+                        camera_id, owner, *row[1:5], point_ewkb(row.lon, row.lat), *row[7:-2],
+                        text_array(row.tags), row.units, fov,
+                    )
+                )  # fmt: skip
+            lines = [line for line, _, _ in batch]
+            keys.write(key_rows(lines, batch_ids, [row.external_id is not None for row in rows]))
+
+
+def _settle(
+    conn: Connection, load: _Load, directory: OwnerDirectory | None, owners: dict[uuid.UUID, _Owner]
+) -> list[NewOwner]:
+    """Insert the new owners that keep cameras, then the staged cameras into cameras, or for a
+    bulk load build the unique indexes. IntegrityError if an external id repeats."""
+    created = []
+    if directory is not None:
+        created = directory.insert_new(conn, {o.id for o in owners.values() if o.records})
+    if load.bulk:
+        for index in load.indexes:
+            if index.is_unique:
+                conn.execute(text(index.definition))
+    else:
+        conn.execute(text(f"INSERT INTO cameras SELECT * FROM {load.target}"))
+    return created
+
+
+def _settle_repeats(
+    conn: Connection,
+    load: _Load,
+    directory: OwnerDirectory | None,
+    owners: dict[uuid.UUID, _Owner],
+    keys: IO[bytes],
+    unit: str,
+    skip_invalid: bool,
+) -> tuple[list[NewOwner], int]:
+    """_settle; on a repeated external id, stop at the first by line, or with --skip-invalid
+    delete the repeats and settle again. The new owners and how many cameras were repeats."""
+    try:
+        with conn.begin_nested():
+            return _settle(conn, load, directory, owners), 0
+    except IntegrityError as exc:
+        if not isinstance(exc.orig, psycopg.errors.UniqueViolation):
+            raise
+        repeats = _find_repeats(conn, load.target, keys, unit)
+        if not repeats:
+            raise
+    if not skip_invalid:
+        first = text(f"SELECT line, reason FROM pg_temp.{REPEATS} ORDER BY line LIMIT 1")
+        line, reason = conn.execute(first).one()
+        raise ImportFailed(f"{unit} {line}: {reason}")
+    conn.execute(text(f"DELETE FROM {load.target} t USING pg_temp.{REPEATS} r WHERE t.id = r.id"))
+    lost = text(
+        f"SELECT owner_id, count(*) AS records, sum(units) AS units "
+        f"FROM pg_temp.{REPEATS} GROUP BY owner_id"
+    )
+    for row in conn.execute(lost):
+        owners[row.owner_id].records -= row.records
+        owners[row.owner_id].units -= row.units
+    return _settle(conn, load, directory, owners), repeats
+
+
+def _find_repeats(conn: Connection, target: str, keys: IO[bytes], unit: str) -> int:
+    """Load the (line, id) file into KEYS, then list the repeats in REPEATS; how many."""
+    conn.execute(text(f"DROP TABLE IF EXISTS pg_temp.{KEYS}, pg_temp.{REPEATS}"))
+    conn.execute(text(f"CREATE TEMP TABLE {KEYS} (line integer, id uuid) ON COMMIT DROP"))
+    keys.seek(0)
+    with (
+        _driver(conn).cursor() as cursor,
+        cursor.copy(f"COPY {KEYS} FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.write(COPY_HEADER)
+        while chunk := keys.read(1 << 20):
+            copy.write(chunk)
+        copy.write(COPY_TRAILER)
+    conn.execute(text(f"ANALYZE pg_temp.{KEYS}"))  # temporary tables are never auto-analyzed
+    return conn.execute(text(_find_repeats_sql(target)), {"unit": unit}).rowcount
+
+
+def _rebuild(conn: Connection, load: _Load) -> None:
+    """After a bulk load: the other indexes dropped for it, then the foreign keys."""
+    for index in load.indexes:
+        if not index.is_unique:
+            conn.execute(text(index.definition))
+    for name, definition in load.foreign_keys:
+        conn.execute(text(f"ALTER TABLE cameras ADD CONSTRAINT {name} {definition}"))
+
+
+def _rejected(
+    conn: Connection, spool: IO[str], repeats: bool
+) -> Generator[tuple[int, str], None, None]:
+    """(line, reason) of every rejected record in file order: the spool and the repeats merged."""
+    spool.seek(0)
+    spooled = ((int(line), reason) for line, reason in csv.reader(spool))
+    if not repeats:
+        yield from spooled
+        return
+    query = text(f"SELECT line, reason FROM pg_temp.{REPEATS} ORDER BY line")
+    with conn.execute(query.execution_options(stream_results=True, max_row_buffer=1000)) as found:
+        yield from heapq.merge(spooled, ((row.line, row.reason) for row in found))
+
+
+def _write_rejects(table: Table, path: Path, rejected: Iterable[tuple[int, str]]) -> None:
     """line, reason and the original fields of each rejected record, in file order.
 
-    Staging keeps only line and reason, so a second pass over the file fetches the fields:
-    both streams are in line order, so they merge without holding either in memory.
+    Only line and reason were kept, so a second pass over the file fetches the fields: both
+    streams are in line order, so they merge without holding either in memory.
     """
-    rejected = conn.execute(
-        text(
-            f"SELECT line, reason FROM pg_temp.{STAGING} WHERE reason IS NOT NULL ORDER BY line"
-        ).execution_options(stream_results=True, max_row_buffer=1000)
-    )
     pending = iter(rejected)
-    with rejected, path.open("w", newline="", encoding="utf-8") as out:
+    with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(["line", "reason", *table.reject_headers()])
         wanted = next(pending, None)
         if wanted is None:
             return
         for record in table.records():
-            if record.number != wanted.line:
+            if record.number != wanted[0]:
                 continue
-            writer.writerow([record.number, wanted.reason, *table.reject_fields(record)])
+            writer.writerow([record.number, wanted[1], *table.reject_fields(record)])
             wanted = next(pending, None)
             if wanted is None:
                 return

@@ -247,12 +247,22 @@ def _bounded(
     hint: str = "",
 ) -> Parser:
     label = f"({low:g}..{high:g}]" if open_low else f"{low:g}..{high:g}"
+    # what `parse` tries first on text, called directly on the common path
+    assert parse in (parse_number, parse_integer)
+    convert: Callable[[str], float] = float if parse is parse_number else int
 
     def check(raw: object) -> object:
-        value = parse(raw)
-        if value > high or value < low or (open_low and value == low):
-            raise RowError(f"{_show(raw)} is outside {label}{hint}")
-        return value
+        if type(raw) is str:
+            try:
+                value = convert(raw)
+            except ValueError:
+                value = parse(raw)  # says why it is no number, or reads "30.0" as whole
+        else:
+            value = parse(raw)
+        if low < value <= high or (value == low and not open_low):
+            return value
+        parse(raw)  # NaN fails every comparison: parse says it is not a finite number
+        raise RowError(f"{_show(raw)} is outside {label}{hint}")
 
     return check
 
@@ -266,7 +276,10 @@ _BOOLEANS = {
 def parse_bool(raw: object) -> bool:
     if isinstance(raw, bool):
         return raw
-    value = _BOOLEANS.get(str(raw).lower()) if isinstance(raw, str | int) else None
+    if isinstance(raw, str):
+        value = _BOOLEANS.get(raw.lower())
+    else:
+        value = _BOOLEANS.get(str(raw)) if isinstance(raw, int) else None
     if value is None:
         raise RowError(f"{_show(raw)} is not true/false (also yes/no, 1/0)")
     return value
@@ -274,6 +287,8 @@ def parse_bool(raw: object) -> bool:
 
 def _text(max_length: int) -> Parser:
     def check(raw: object) -> object:
+        if type(raw) is str and len(raw) <= max_length and "\x00" not in raw:
+            return raw  # the common case, in short
         if isinstance(raw, str):
             text = raw
         elif _is_number(raw):
@@ -418,29 +433,44 @@ def _axis(field: str, label: str, raw: object) -> float:
     return value
 
 
-class _Step(NamedTuple):
-    """How one field is read: position in CameraRow, its first column, parser, fallbacks."""
+class _Rules(NamedTuple):
+    """What few fields have: further columns, a reason to refuse a blank, a 0 that means none."""
 
-    position: int
-    cell: int  # the first column's position in the row
-    column: str
-    parse: Parser
     fallback: Source | None  # further columns, read when the first is blank
     when_empty: str | None  # the reason to refuse the row when every column is blank
     zero_unknown: frozenset[str]  # columns where 0 means "not reported"
 
+    def blank(self, values: Sequence[object], column: str) -> tuple[object, str]:
+        """For a blank first column: the first non-blank further one (None if none) and its
+        column; RowError when the field may not be blank."""
+        raw: object = None
+        if self.fallback is not None:
+            raw, column = _first(values, self.fallback)
+        if raw is None and self.when_empty is not None:
+            raise RowError(f"{column} {self.when_empty}")
+        return raw, column
+
+
+# How one field is read: its position in CameraRow, its first column's position in the row and
+# name, the parser, and any rules (None for most fields, which keeps validate's loop short). A
+# plain tuple: Python unpacks those faster than a NamedTuple, in a loop run for every cell.
+_Step = tuple[int, int, str, Parser, _Rules | None]
+
 
 def _step(source: Source) -> _Step:
     rest = Source(source.field, source.indices[1:], source.columns[1:])
-    zero = frozenset(c for c in source.columns if normalize_header(c) in ZERO_MEANS_UNKNOWN)
-    return _Step(
+    rules = _Rules(
+        rest if rest.indices else None,
+        REQUIRED.get(source.field),
+        frozenset(c for c in source.columns if normalize_header(c) in ZERO_MEANS_UNKNOWN),
+    )
+    plain = rules == (None, None, frozenset())
+    return (
         _POSITION[source.field],
         source.indices[0],
         source.columns[0],
         PARSERS[source.field],
-        rest if rest.indices else None,
-        REQUIRED.get(source.field),
-        zero,
+        None if plain else rules,
     )
 
 
@@ -480,8 +510,9 @@ class RowValidator:
             self._template[_POSITION[field]] = value
         # coordinates and owner first: a row without them is refused for that before the rest
         first = [s for s in (plan.lat, plan.lon, plan.owner) if s is not None]
-        self._steps = [_step(s) for s in (*first, *plan.sources)]
-        self._width = max((i + 1 for s in self._steps for i in (s.cell, *_more(s))), default=0)
+        sources = (*first, *plan.sources)
+        self._steps = [_step(s) for s in sources]
+        self._width = max((i + 1 for s in sources for i in s.indices), default=0)
 
     def validate(
         self, values: Sequence[object], point: tuple[float, float] | None = None
@@ -492,22 +523,21 @@ class RowValidator:
         row = self._template.copy()
         if point is not None:
             row[_LON], row[_LAT] = point
-        for position, cell, column, parse, fallback, when_empty, zero_unknown in self._steps:
+        for position, cell, column, parse, rules in self._steps:
             raw = values[cell]
             if isinstance(raw, str):
                 raw = raw.strip()
             if raw is None or raw == "":
-                if fallback is not None:
-                    raw, column = _first(values, fallback)
-                if raw is None or raw == "":
-                    if when_empty is not None:
-                        raise RowError(f"{column} {when_empty}")
+                if rules is None:
+                    continue
+                raw, column = rules.blank(values, column)
+                if raw is None:
                     continue
             try:
                 value = parse(raw)
             except RowError as exc:
                 raise RowError(f"{column} {exc}") from None
-            if zero_unknown and value == 0 and column in zero_unknown:
+            if rules is not None and value == 0 and column in rules.zero_unknown:
                 value = None
             row[position] = value
         if row[_LAT] == 0 and row[_LON] == 0:
@@ -516,10 +546,6 @@ class RowValidator:
 
 
 _LAT, _LON = _POSITION["lat"], _POSITION["lon"]
-
-
-def _more(step: _Step) -> tuple[int, ...]:
-    return step.fallback.indices if step.fallback is not None else ()
 
 
 # --- slugs -----------------------------------------------------------------------------------

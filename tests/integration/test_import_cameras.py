@@ -428,18 +428,41 @@ def test_progress_reports_bytes_up_to_the_file_size(connection: Connection, tmp_
 
 # --- bulk loads ------------------------------------------------------------------------------
 
+SCHEMA_SQL = (
+    "SELECT indexdef FROM pg_indexes WHERE tablename = 'cameras' "
+    "UNION ALL SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+    "WHERE conrelid = 'cameras'::regclass"
+)
 
+
+def schema(conn: Connection) -> list[str]:
+    """The definitions of the cameras table's indexes and constraints."""
+    return sorted(conn.execute(text(SCHEMA_SQL)).scalars())
+
+
+@pytest.fixture
+def bulk(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Imports of two rows or more into a smaller table take the bulk path; the list says,
+    import by import, whether they did."""
+    monkeypatch.setattr(loader, "BULK_MIN_ROWS", 2)
+    taken: list[bool] = []
+    start = loader._start
+
+    def spy(*args: Any) -> Any:
+        load = start(*args)
+        taken.append(load.bulk)
+        return load
+
+    monkeypatch.setattr(loader, "_start", spy)
+    return taken
+
+
+@pytest.mark.usefixtures("bulk")
 def test_bulk_load_rebuilds_indexes_and_foreign_key(
     connection: Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(loader, "BULK_MIN_ROWS", 2)
     add_org(connection, "acme")
-    schema_sql = (
-        "SELECT indexdef FROM pg_indexes WHERE tablename = 'cameras' "
-        "UNION ALL SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = 'cameras'::regclass"
-    )
-    schema = sorted(connection.execute(text(schema_sql)).scalars())
+    before = schema(connection)
     path = write_csv(
         tmp_path / "cams.csv",
         [["id", "lat", "lon", "range_m", "ptz"], ["1", "37.5", "127.0", "30", "yes"],
@@ -456,9 +479,14 @@ def test_bulk_load_rebuilds_indexes_and_foreign_key(
     monkeypatch.setattr(Connection, "execute", spy)
     result = run(connection, path, owner="acme")
     monkeypatch.undo()
-    assert result.records == 3
-    assert len(dropped) == 4  # three GiST indexes and the owner index were rebuilt
-    assert sorted(connection.execute(text(schema_sql)).scalars()) == schema
+    assert (result.records, result.bulk) == (3, True)
+    # the geography index cannot be built sorted, so it stays through the load
+    assert sorted(dropped) == [
+        f"DROP INDEX {name}"
+        for name in ("ix_cameras_fov", "ix_cameras_location", "ix_cameras_owner_id",
+                     "uq_cameras_owner_external_id")
+    ]  # fmt: skip
+    assert schema(connection) == before
     assert (
         scalar(
             connection,
@@ -467,3 +495,163 @@ def test_bulk_load_rebuilds_indexes_and_foreign_key(
         )
         == 1
     )
+
+
+CAMERA_COLUMNS = (
+    "external_id, c.name, purpose, legal_basis, ST_AsEWKT(location), heading_deg, fov_deg, "
+    "range_m, mount_height_m, ptz, vendor, model, firmware, install_year, ai_capable, adapter, "
+    "stream_uri, snapshot_uri, status, last_seen_at, retention_days, tags, units, "
+    "ST_AsEWKT(fov), o.slug"
+)
+
+
+def stored(conn: Connection) -> list[tuple[Any, ...]]:
+    rows = conn.execute(
+        text(
+            f"SELECT {CAMERA_COLUMNS} FROM cameras c JOIN organizations o ON o.id = c.owner_id "
+            "ORDER BY external_id"
+        )
+    )
+    return [tuple(r) for r in rows]
+
+
+def test_bulk_and_staged_imports_store_the_same_cameras(
+    connection: Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows: list[list[object]] = [
+        ["id", "lat", "lon", "agency", "heading_deg", "fov_deg", "range_m", "ptz", "tags",
+         "last_seen_at", "stream_uri", "install_year", "keep_day", "name", "legal_basis"],
+        ["A", "37.5", "127.0", "Agency One", "90", "60", "50", "", "gate; north",
+         "2024-05-01T10:00:00+09:00", "rtsp://cam.example/1", "2019", "0", "Gate", "PIPA 25"],
+        ["B", "37.6", "127.1", "Agency Two", "", "", "80", "yes", "", "", "", "", "30", "", ""],
+        ["C", "37.7", "127.2", "Agency One", "", "", "", "", "", "", "", "2020.0", "", "", ""],
+    ]  # fmt: skip
+    path = write_csv(tmp_path / "cams.csv", rows)
+    options: dict[str, Any] = {"owner_column": "agency", "create_owners": DISTRICT}
+    with connection.begin_nested() as staged:
+        assert not run(connection, path, **options).bulk
+        expected = stored(connection)
+        staged.rollback()
+    monkeypatch.setattr(loader, "BULK_MIN_ROWS", 2)
+    assert run(connection, path, **options).bulk
+    assert stored(connection) == expected
+    assert [r[0] for r in expected] == ["A", "B", "C"]
+    assert expected[0][21] == ["gate", "north"] and expected[0][24] == "agency-one"
+
+
+def test_bulk_load_repeated_id_in_the_file_names_its_line_and_writes_nothing(
+    connection: Connection, tmp_path: Path, bulk: list[bool]
+) -> None:
+    add_org(connection, "acme")
+    before, indexes = counts(connection), schema(connection)
+    path = write_csv(
+        tmp_path / "cams.csv",
+        [["id", "lat", "lon", "agency"], ["CAM-1", "37.5", "127.0", "acme"],
+         ["CAM-2", "37.5", "127.0", "New Agency"], ["", "37.5", "127.0", "acme"],
+         ["CAM-2", "37.5", "127.0", "acme"], ["CAM-2", "37.5", "127.0", "New Agency"],
+         ["CAM-1", "37.5", "127.0", "acme"]],
+    )  # fmt: skip
+    with pytest.raises(ImportFailed) as caught:
+        run(connection, path, owner_column="agency", create_owners=DISTRICT)
+    assert str(caught.value) == (
+        "line 6: external_id 'CAM-2' repeats line 3; give each camera its own id"
+    )
+    assert bulk == [True]
+    assert counts(connection) == before  # no cameras and no organizations
+    assert schema(connection) == indexes  # the dropped indexes are back
+
+
+def test_bulk_load_id_the_owner_already_has(
+    connection: Connection, tmp_path: Path, bulk: list[bool]
+) -> None:
+    add_org(connection, "acme")
+    run(connection, write_csv(tmp_path / "a.csv", [["id", "lat", "lon"], ["CAM-7", "37.5", "127"]]),
+        owner="acme")  # fmt: skip
+    path = write_csv(
+        tmp_path / "b.csv",
+        [["id", "lat", "lon"], ["CAM-8", "37.5", "127.0"], ["CAM-9", "37.5", "127.0"],
+         ["CAM-7", "37.6", "127.1"], ["CAM-7", "37.6", "127.1"]],
+    )  # fmt: skip
+    with pytest.raises(ImportFailed) as caught:
+        run(connection, path, owner="acme")
+    assert str(caught.value) == (
+        "line 4: acme already has a camera with external_id 'CAM-7'; "
+        "drop the row or change that camera through the API"
+    )
+    assert bulk == [False, True]  # the first import had one row
+    assert scalar(connection, "SELECT count(*) FROM cameras") == 1
+
+
+@pytest.mark.usefixtures("bulk")
+def test_bulk_load_skip_invalid_drops_repeats_and_merges_the_rejects(
+    connection: Connection, tmp_path: Path
+) -> None:
+    add_org(connection, "acme")
+    run(connection, write_csv(tmp_path / "a.csv", [["id", "lat", "lon"], ["OLD", "37.5", "127"]]),
+        owner="acme")  # fmt: skip
+    indexes = schema(connection)
+    path = write_csv(
+        tmp_path / "cams.csv",
+        [["id", "lat", "lon", "agency", "count"],
+         ["A", "37.50", "127.03", "acme", "2"],
+         ["B", "", "127.03", "acme", "1"],
+         ["OLD", "37.51", "127.03", "acme", "1"],
+         ["A", "37.51", "127.04", "acme", "1"],
+         ["R", "37.52", "127.05", "Repeats Only", "5"],
+         ["R", "37.52", "127.05", "Repeats Only", "5"],
+         ["X", "37.52", "127.05", "acme", "0"],
+         ["D", "37.52", "127.05", "acme", "3"]],
+    )  # fmt: skip
+    rejects = tmp_path / "bad.csv"
+    result = run(
+        connection,
+        path,
+        owner_column="agency",
+        create_owners=DISTRICT,
+        skip_invalid=True,
+        rejects=rejects,
+    )
+    assert result.bulk
+    assert (result.records, result.units, result.rejected, result.owners) == (3, 10, 5, 2)
+    assert result.created_owners == ["repeats-only"]
+    with rejects.open(encoding="utf-8", newline="") as f:
+        written = [row[:2] for row in csv.reader(f)]
+    assert written == [
+        ["line", "reason"],
+        ["3", "lat is empty"],
+        ["4", "acme already has a camera with external_id 'OLD'; drop the row or change that "
+              "camera through the API"],
+        ["5", "external_id 'A' repeats line 2; give each camera its own id"],
+        ["7", "external_id 'R' repeats line 6; give each camera its own id"],
+        ["8", "count '0' is outside 1..100000 (a record stands for 1 or more cameras)"],
+    ]  # fmt: skip
+    kept = connection.execute(text("SELECT external_id, units FROM cameras")).all()
+    assert sorted(kept) == [("A", 2), ("D", 3), ("OLD", 1), ("R", 5)]
+    assert schema(connection) == indexes
+
+
+def test_bulk_load_bad_row_in_a_later_batch_writes_nothing(
+    connection: Connection, tmp_path: Path, bulk: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loader, "BATCH", 2)  # the bad row arrives while COPY runs
+    add_org(connection, "acme")
+    before, indexes = counts(connection), schema(connection)
+    rows: list[list[object]] = [["id", "lat", "lon"]]
+    rows += [[f"CAM-{n}", "37.5", "127.0"] for n in range(5)]
+    rows.append(["CAM-5", "95", "127.0"])
+    path = write_csv(tmp_path / "cams.csv", rows)
+    with pytest.raises(ImportFailed, match=r"^line 7: lat '95' is outside -90\.\.90"):
+        run(connection, path, owner="acme")
+    assert bulk == [True]
+    assert counts(connection) == before
+    assert schema(connection) == indexes
+
+
+def test_skip_invalid_with_no_valid_row(connection: Connection, tmp_path: Path) -> None:
+    add_org(connection, "acme")
+    path = write_csv(tmp_path / "cams.csv", [["lat", "lon"], ["x", "127"], ["", "127"]])
+    result = run(connection, path, owner="acme", skip_invalid=True)
+    assert (result.records, result.units, result.owners, result.rejected) == (0, 0, 0, 2)
+    assert result.rejects_path is not None
+    assert len(result.rejects_path.read_text(encoding="utf-8").splitlines()) == 3
+    assert scalar(connection, "SELECT count(*) FROM cameras") == 0

@@ -1,5 +1,6 @@
 """`c4hub import` as a user runs it: a subprocess against its own database, committing."""
 
+import json
 import os
 import re
 import subprocess
@@ -50,6 +51,19 @@ def test_seoul_districts_then_gangnam_cameras(cli_database: str, data_dir: Path)
     assert "created 6 organizations (district): org-" in done.stderr
     # committed: another connection sees it
     assert query(cli_database, "SELECT count(*), sum(units) FROM cameras") == [(1763, 4742)]
+
+
+def test_timings_are_one_json_line(cli_database: str, tmp_path: Path) -> None:
+    path = tmp_path / "cams.csv"
+    path.write_text("lat,lon,agency\n37.5,127.0,Timed Agency\n")
+    done = c4hub(cli_database, "cameras", str(path), "--owner-column", "agency",
+                 "--create-owners", "district", "--timings")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("timings: ")]
+    timings = json.loads(line.removeprefix("timings: "))
+    assert timings["bulk"] is False
+    assert set(timings) == {"bulk", "copy", "settle", "indexes", "rejects", "total"}
+    assert all(isinstance(v, float) and v >= 0 for k, v in timings.items() if k != "bulk")
 
 
 def test_errors_are_one_line_with_the_fix(cli_database: str, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from typing import NamedTuple
 import pytest
 from shapely import Polygon, wkb
 
-from hub.imports.footprints import footprints_hex
+from hub.imports.footprints import footprints_ewkb
 from hub.registry.fov import fov_ring
 
 
@@ -25,8 +25,8 @@ def reference(c: Camera) -> list[tuple[float, float]] | None:
     )
 
 
-def ring_of(hex_ewkb: str) -> list[tuple[float, float]]:
-    polygon = wkb.loads(hex_ewkb)
+def ring_of(ewkb: bytes) -> list[tuple[float, float]]:
+    polygon = wkb.loads(ewkb)
     assert isinstance(polygon, Polygon)
     return [(x, y) for x, y in polygon.exterior.coords]
 
@@ -48,24 +48,24 @@ def random_cameras(count: int, seed: int) -> list[Camera]:
 
 def test_footprints_match_fov_ring() -> None:
     cameras = random_cameras(3000, seed=11)
-    made = footprints_hex(cameras)
+    made = footprints_ewkb(cameras)
     shapes = 0
-    for camera, hex_ewkb in zip(cameras, made, strict=True):
+    for camera, ewkb in zip(cameras, made, strict=True):
         expected = reference(camera)
         if expected is None:
-            assert hex_ewkb is None, camera
+            assert ewkb is None, camera
             continue
-        assert hex_ewkb is not None, camera
-        assert ring_of(hex_ewkb) == pytest.approx(expected, abs=1e-9), camera
+        assert ewkb is not None, camera
+        assert ring_of(ewkb) == pytest.approx(expected, abs=1e-9), camera
         shapes += 1
     assert shapes > 1000  # the sample exercises sectors and circles, not only the None cases
 
 
 def test_footprints_carry_srid_4326() -> None:
     camera = Camera(127.03, 37.5, 90.0, 60.0, 50.0, False)
-    (hex_ewkb,) = footprints_hex([camera])
-    assert hex_ewkb is not None
-    assert hex_ewkb.startswith("0103000020e6100000")  # little endian, Polygon + SRID flag, 4326
+    (ewkb,) = footprints_ewkb([camera])
+    assert ewkb is not None
+    assert ewkb.hex().startswith("0103000020e6100000")  # little endian, Polygon + SRID flag, 4326
 
 
 @pytest.mark.parametrize(
@@ -77,9 +77,9 @@ def test_footprints_carry_srid_4326() -> None:
     ],
 )
 def test_footprint_shapes(camera: Camera, points: int) -> None:
-    (hex_ewkb,) = footprints_hex([camera])
-    assert hex_ewkb is not None
-    assert len(ring_of(hex_ewkb)) == points
+    (ewkb,) = footprints_ewkb([camera])
+    assert ewkb is not None
+    assert len(ring_of(ewkb)) == points
 
 
 def test_no_footprint_without_what_it_needs() -> None:
@@ -88,5 +88,5 @@ def test_no_footprint_without_what_it_needs() -> None:
         Camera(127.0, 37.5, None, 60.0, 50.0, False),  # fixed, no heading
         Camera(127.0, 37.5, 90.0, None, 50.0, False),  # fixed, no FOV
     ]
-    assert footprints_hex(cameras) == [None, None, None]
-    assert footprints_hex([]) == []
+    assert footprints_ewkb(cameras) == [None, None, None]
+    assert footprints_ewkb([]) == []

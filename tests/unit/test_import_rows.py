@@ -135,6 +135,36 @@ def test_units_default_to_one_and_zero_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
+    ("column", "value", "expected"),
+    [
+        ("heading_deg", "0", 0.0),  # closed ranges hold both ends
+        ("heading_deg", "360", 360.0),
+        ("fov_deg", "360", 360.0),
+        ("fov_deg", "1e1", 10.0),
+        ("install_year", "2020.0", 2020),  # as spreadsheets write whole numbers
+        ("install_year", " 2020 ", 2020),
+        ("retention_days", "0", 0),
+        ("units", "100000", 100000),
+        ("ptz", "YES", True),
+        ("ptz", "0", False),
+        ("name", "x" * 200, "x" * 200),
+    ],
+)
+def test_values_at_the_limits_are_read(column: str, value: str, expected: object) -> None:
+    read = getattr(row(["lat", "lon", column], ["37.5", "127", value]), column)
+    assert read == expected and type(read) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("inf", "is not a finite number"), ("-inf", "is not a finite number"),
+     ("1e400", "is not a finite number"), ("-0.5", "is outside 0..360"), ("ten", "not a number")],
+)  # fmt: skip
+def test_numbers_out_of_reach_are_refused(value: str, reason: str) -> None:
+    assert refused(["lat", "lon", "heading_deg"], ["37.5", "127", value]).endswith(reason)
+
+
+@pytest.mark.parametrize(
     ("column", "value", "reason"),
     [
         ("heading_deg", "361", "heading_deg '361' is outside 0..360"),
