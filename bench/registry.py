@@ -11,9 +11,10 @@ needs the test PostgreSQL server (tests.support.SERVER_URL, C4HUB_TEST_SERVER_UR
 2. Imports each into a fresh database with `c4hub import cameras` in a subprocess, timing it
    and watching the subprocess's peak RSS (VmHWM): memory must stay flat with file size.
    The import's own --timings give the seconds of its phases (copy, settle, indexes, rejects).
-3. ANALYZE, then a live node serves random `near` (500 m) and `nearest` (k=10) queries over
-   HTTP with keep-alive; the SQL those requests run is captured from hub.registry.query.search
-   and replayed through psycopg at the same points, and the p50/p95 of both are compared.
+3. ANALYZE, then `c4hub serve` (its own process) serves random `near` (500 m) and `nearest`
+   (k=10) queries over HTTP with keep-alive; the SQL those requests run is captured from
+   hub.registry.query.search and replayed through psycopg at the same points, and the p50/p95
+   of both are compared.
 """
 
 import argparse
@@ -39,9 +40,8 @@ from sqlalchemy.orm import Session
 
 from hub.auth.service import create_token
 from hub.registry.query import CameraQuery, search
-from hub.settings import Settings
 from schemas.enums import CameraPurpose, Role
-from tests.support import fresh_database, live_node
+from tests.support import fresh_database, served_node
 
 MIN_LON, MAX_LON, MIN_LAT, MAX_LAT = 126.76, 127.18, 37.42, 37.70
 TARGET_ROWS_PER_S = 50_000
@@ -228,10 +228,12 @@ def spatial_queries(url: str, tmp: Path, count: int, seed: int) -> dict[str, Any
     nearest_q = [CameraQuery(nearest=p, k=10) for p in points]
     near_sql, nearest_sql = query_sql(engine, near_q), query_sql(engine, nearest_q)
     engine.dispose()
-    settings = Settings(database_url=url, data_dir=tmp, secret_key=Fernet.generate_key().decode())
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     headers = {"Authorization": f"Bearer {token}"}
-    with live_node(settings) as base, httpx.Client(base_url=base, headers=headers) as client:
+    # The node runs as `c4hub serve` in its own process, as in production: a server thread in
+    # this process would share the client's interpreter lock and measure that instead.
+    node = served_node(url, tmp, Fernet.generate_key().decode())
+    with node as base, httpx.Client(base_url=base, headers=headers) as client:
         for lon, lat in points[:30]:  # warm the node's connection pool and code paths
             client.get(f"/api/v1/cameras?nearest={lon},{lat}&k=10").raise_for_status()
         near = compare(

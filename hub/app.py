@@ -4,6 +4,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from hub import health
+from hub.auth.service import PrincipalCache
 from hub.db import make_engine, make_sessionmaker
 from hub.errors import install_handlers
 from hub.keys import credential_key
@@ -30,6 +31,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.credential_box = CredentialBox(credential_key(settings))
+    app.state.principals = PrincipalCache()
     install_handlers(app)
     app.include_router(health.router)
     app.include_router(organizations_router, prefix="/api/v1")

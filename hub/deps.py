@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from hub.auth.service import Principal, authenticate
+from hub.auth.service import Principal, authenticate_cached
 from hub.errors import Forbidden, Unauthorized
 from hub.registry.secrets import CredentialBox
 from hub.settings import Settings
@@ -43,6 +43,7 @@ BoxDep = Annotated[CredentialBox, Depends(get_box)]
 
 
 def get_principal(
+    request: Request,
     session: SessionDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
@@ -50,7 +51,7 @@ def get_principal(
         raise Unauthorized(
             "Send `Authorization: Bearer <token>`; create one with `c4hub token create`."
         )
-    principal = authenticate(session, creds.credentials)
+    principal = authenticate_cached(session, creds.credentials, request.app.state.principals)
     if principal is None:
         raise Unauthorized("The token is unknown or revoked.")
     return principal

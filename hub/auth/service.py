@@ -3,7 +3,11 @@
 import hashlib
 import secrets
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from threading import Lock
+from time import monotonic
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -51,8 +55,64 @@ _LOOKUP = select(ApiToken.id, ApiToken.role, ApiToken.organization_id).where(
 
 
 def authenticate(session: Session, token: str) -> Principal | None:
-    # Columns, not the ORM entity: this runs on every request.
-    row = session.execute(_LOOKUP, {"token_hash": hash_token(token)}).one_or_none()
+    return _lookup(session, hash_token(token))
+
+
+def _lookup(session: Session, token_hash: str) -> Principal | None:
+    # Columns, not the ORM entity: this runs on every request the cache does not answer.
+    row = session.execute(_LOOKUP, {"token_hash": token_hash}).one_or_none()
     if row is None:
         return None
     return Principal(token_id=row.id, role=row.role, organization_id=row.organization_id)
+
+
+class PrincipalCache:
+    """Recently checked tokens, so a client's burst of requests costs one lookup.
+
+    Entries live `ttl_s` seconds, so a token revoked in the database stops working on every node
+    process within that time; a revocation made through this process should call `forget`.
+    """
+
+    def __init__(
+        self, ttl_s: float = 30.0, max_entries: int = 1024, clock: Callable[[], float] = monotonic
+    ) -> None:
+        self._ttl_s = ttl_s
+        self._max_entries = max_entries
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, token_hash: str) -> Principal | None:
+        with self._lock:
+            entry = self._entries.get(token_hash)
+            if entry is None:
+                return None
+            if self._clock() >= entry[0]:
+                del self._entries[token_hash]
+                return None
+            return entry[1]
+
+    def put(self, token_hash: str, principal: Principal) -> None:
+        with self._lock:
+            self._entries[token_hash] = (self._clock() + self._ttl_s, principal)
+            self._entries.move_to_end(token_hash)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+
+    def forget(self, token_hash: str) -> None:
+        with self._lock:
+            self._entries.pop(token_hash, None)
+
+
+def authenticate_cached(session: Session, token: str, cache: PrincipalCache) -> Principal | None:
+    """`authenticate`, answered from the cache when the token was seen recently.
+
+    Unknown tokens are not cached, so a token created a moment ago works at once.
+    """
+    token_hash = hash_token(token)
+    principal = cache.get(token_hash)
+    if principal is None:
+        principal = _lookup(session, token_hash)
+        if principal is not None:
+            cache.put(token_hash, principal)
+    return principal

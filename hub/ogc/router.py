@@ -41,6 +41,7 @@ class OpenAPI30Response(JSONResponse):
 
 
 def visible_org(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -49,7 +50,7 @@ def visible_org(
     if settings.ogc_public:
         # Open data: everyone sees everything, so a token would change nothing.
         return None
-    return get_principal(session, creds).org_scope
+    return get_principal(request, session, creds).org_scope
 
 
 OrgDep = Annotated[uuid.UUID | None, Depends(visible_org)]

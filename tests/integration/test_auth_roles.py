@@ -5,11 +5,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hub.auth.models import ApiToken
-from hub.auth.service import authenticate, create_token, hash_token
+from hub.auth.service import (
+    PrincipalCache,
+    authenticate,
+    authenticate_cached,
+    create_token,
+    hash_token,
+)
 from hub.registry.models import Organization
 from schemas.enums import Role
 
@@ -110,3 +116,17 @@ def test_admin_needs_owner_id(client: TestClient, auth: Callable[..., Headers]) 
         json={"location": {"type": "Point", "coordinates": [127, 37]}},
     )
     assert r.status_code == 422 and "owner_id" in r.text
+
+
+def test_cached_token_skips_the_lookup_and_unknown_tokens_are_not_cached(
+    session: Session,
+) -> None:
+    cache = PrincipalCache()
+    token = create_token(session, Role.OPERATOR, None)
+    first = authenticate_cached(session, token, cache)
+    assert first is not None
+    session.execute(delete(ApiToken))  # gone from the database, still answered from the cache
+    assert authenticate_cached(session, token, cache) == first
+    cache.forget(hash_token(token))
+    assert authenticate_cached(session, token, cache) is None
+    assert cache.get(hash_token("c4h_unknown")) is None
