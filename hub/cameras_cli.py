@@ -26,6 +26,12 @@ HINTS: Final = {
     "timeout": "the camera is slow or silent; retry with a larger --timeout",
     "stream_not_found": "check the stream path",
 }
+RTSP_HINTS: Final = {
+    **HINTS,
+    "connection_refused": "nothing listens on that port; check the RTSP port (often 554)",
+    "not_supported": "the address answers RTSP, but its stream carries no video",
+    "stream_not_found": "check the stream path; each vendor names its own (see its manual)",
+}
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -53,7 +59,8 @@ def probe(
     url: Annotated[
         str,
         typer.Argument(
-            help="onvif://HOST[:PORT] or http(s)://HOST[:PORT]/onvif/device_service",
+            help="onvif://HOST[:PORT], http(s)://HOST[:PORT]/onvif/device_service "
+            "or rtsp://HOST[:PORT]/PATH",
             show_default=False,
         ),
     ],
@@ -74,15 +81,16 @@ def probe(
 ) -> None:
     """Probe a camera and print what it is and offers as JSON (a CameraDescription).
 
-    Maker, model, firmware, streams (main and sub picked by resolution), snapshot
-    URI, PTZ, capabilities and the camera's clock offset. URIs never carry
-    credentials. Errors end in one line, `error: <code>: <message>`, exit status 1;
-    rtsp:// addresses exit with status 2 until an RTSP adapter is installed.
+    Over ONVIF: maker, model, firmware, streams (main and sub picked by resolution),
+    snapshot URI, PTZ, capabilities and the camera's clock offset. Over RTSP: the
+    stream's codec, size and frame rate, read by opening it (TCP). URIs never carry
+    credentials. Errors end in one line, `error: <code>: <message>`, exit status 1.
 
     Examples:
       export C4HUB_CAMERA_PASSWORD  # typed at a prompt: read -rs C4HUB_CAMERA_PASSWORD
       c4hub camera probe onvif://192.0.2.10 --user admin
       c4hub camera probe http://cam.example:8080/onvif/device_service --timeout 5
+      c4hub camera probe rtsp://192.0.2.10:554/Streaming/Channels/101 --user admin
     """
     from adapters.base import AdapterError, Target
     from adapters.registry import AdapterLoadError, AdapterRegistry, UnknownAdapter
@@ -93,17 +101,12 @@ def probe(
         # Not echoed: without a known scheme, a password in the address cannot be told apart.
         _fail(
             "cannot tell how to talk to that address; "
-            "give onvif://HOST[:PORT] or http://HOST[:PORT]/onvif/device_service"
+            "give onvif://HOST[:PORT], http://HOST[:PORT]/onvif/device_service "
+            "or rtsp://HOST[:PORT]/PATH"
         )
     try:
         adapter = AdapterRegistry.installed().create(name)
-    except UnknownAdapter:
-        _fail(
-            f"the {name.upper()} adapter is not available yet; probe the camera over ONVIF "
-            "(onvif://HOST) if it speaks it",
-            code=2,
-        )
-    except AdapterLoadError as exc:
+    except (UnknownAdapter, AdapterLoadError) as exc:
         _fail(str(exc))
     try:
         address = _onvif_url(url) if name == "onvif" else url
@@ -113,7 +116,7 @@ def probe(
     try:
         description = asyncio.run(adapter.probe(target))
     except AdapterError as exc:
-        hint = HINTS.get(exc.code, "")
+        hint = (RTSP_HINTS if name == "rtsp" else HINTS).get(exc.code, "")
         message = target.redact(exc.message)
         _fail(f"{exc.code}: {message}" + (f" (hint: {hint})" if hint else ""))
     typer.echo(description.model_dump_json(indent=2))

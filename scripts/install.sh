@@ -29,6 +29,13 @@ apt_packages() {
         "postgresql-$PG_MAJOR-postgis-3"
         gdal-bin
         rabbitmq-server
+        # The RTSP peer of the integration tests: GStreamer's RTSP server, run by Debian's
+        # /usr/bin/python3 through PyGObject; plugins-bad has h264parse, which the server needs.
+        python3-gi
+        gir1.2-gst-rtsp-server-1.0
+        gstreamer1.0-plugins-good
+        gstreamer1.0-plugins-ugly
+        gstreamer1.0-plugins-bad
     )
     if ! venv_works && ! pick_python >/dev/null; then
         APT_PACKAGES+=(python3 python3-venv)

@@ -78,12 +78,6 @@ def test_credentials_in_the_url_stay_out_of_the_error() -> None:
     assert WRONG_PASSWORD not in proc.stderr
 
 
-def test_rtsp_says_the_adapter_is_not_available_yet() -> None:
-    proc = c4hub("rtsp://127.0.0.1:8554/main")
-    assert proc.returncode == 2
-    assert_one_line_error(proc, "error: the RTSP adapter is not available yet")
-
-
 def test_an_address_without_a_known_scheme_is_refused_with_the_forms_to_use() -> None:
     proc = c4hub(f"{USERNAME}:{WRONG_PASSWORD}@127.0.0.1")
     assert proc.returncode == 1
