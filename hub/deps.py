@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from hub.auth.service import Principal, authenticate_cached
+from hub.auth.service import Principal, PrincipalCache, hash_token, lookup_principal
 from hub.errors import Forbidden, Unauthorized
 from hub.registry.secrets import CredentialBox
 from hub.settings import Settings
@@ -42,16 +42,24 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 BoxDep = Annotated[CredentialBox, Depends(get_box)]
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     session: SessionDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
+    """The caller. A recently checked token is answered on the event loop; otherwise the
+    database is asked from a worker thread."""
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthorized(
             "Send `Authorization: Bearer <token>`; create one with `c4hub token create`."
         )
-    principal = authenticate_cached(session, creds.credentials, request.app.state.principals)
+    cache: PrincipalCache = request.app.state.principals
+    token_hash = hash_token(creds.credentials)
+    principal = cache.get(token_hash)
+    if principal is None:
+        principal = await run_in_threadpool(lookup_principal, session, token_hash)
+        if principal is not None:
+            cache.put(token_hash, principal)
     if principal is None:
         raise Unauthorized("The token is unknown or revoked.")
     return principal

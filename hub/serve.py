@@ -1,5 +1,7 @@
 """`c4hub serve`: migrate, then run uvicorn; with no database URL, inside an embedded cluster."""
 
+import gc
+
 import uvicorn
 
 from hub.app import create_app
@@ -20,4 +22,8 @@ def run(settings: Settings, host: str, port: int) -> None:
 def _serve(settings: Settings, host: str, port: int) -> None:
     assert settings.database_url
     upgrade(settings.database_url)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    app = create_app(settings)
+    # Start-up objects (modules, schemas, compiled SQL) live as long as the process: keep them
+    # out of the garbage collector's scans, which otherwise grow with every import.
+    gc.freeze()
+    uvicorn.run(app, host=host, port=port, log_level="info")

@@ -55,10 +55,10 @@ _LOOKUP = select(ApiToken.id, ApiToken.role, ApiToken.organization_id).where(
 
 
 def authenticate(session: Session, token: str) -> Principal | None:
-    return _lookup(session, hash_token(token))
+    return lookup_principal(session, hash_token(token))
 
 
-def _lookup(session: Session, token_hash: str) -> Principal | None:
+def lookup_principal(session: Session, token_hash: str) -> Principal | None:
     # Columns, not the ORM entity: this runs on every request the cache does not answer.
     row = session.execute(_LOOKUP, {"token_hash": token_hash}).one_or_none()
     if row is None:
@@ -102,17 +102,3 @@ class PrincipalCache:
     def forget(self, token_hash: str) -> None:
         with self._lock:
             self._entries.pop(token_hash, None)
-
-
-def authenticate_cached(session: Session, token: str, cache: PrincipalCache) -> Principal | None:
-    """`authenticate`, answered from the cache when the token was seen recently.
-
-    Unknown tokens are not cached, so a token created a moment ago works at once.
-    """
-    token_hash = hash_token(token)
-    principal = cache.get(token_hash)
-    if principal is None:
-        principal = _lookup(session, token_hash)
-        if principal is not None:
-            cache.put(token_hash, principal)
-    return principal

@@ -40,7 +40,7 @@ class OpenAPI30Response(JSONResponse):
     media_type = OPENAPI_30
 
 
-def visible_org(
+async def visible_org(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -50,7 +50,7 @@ def visible_org(
     if settings.ogc_public:
         # Open data: everyone sees everything, so a token would change nothing.
         return None
-    return get_principal(request, session, creds).org_scope
+    return (await get_principal(request, session, creds)).org_scope
 
 
 OrgDep = Annotated[uuid.UUID | None, Depends(visible_org)]

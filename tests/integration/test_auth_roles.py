@@ -10,9 +10,7 @@ from sqlalchemy.orm import Session
 
 from hub.auth.models import ApiToken
 from hub.auth.service import (
-    PrincipalCache,
     authenticate,
-    authenticate_cached,
     create_token,
     hash_token,
 )
@@ -118,15 +116,19 @@ def test_admin_needs_owner_id(client: TestClient, auth: Callable[..., Headers]) 
     assert r.status_code == 422 and "owner_id" in r.text
 
 
-def test_cached_token_skips_the_lookup_and_unknown_tokens_are_not_cached(
-    session: Session,
+def test_a_recently_checked_token_is_answered_from_the_cache(
+    client: TestClient, session: Session, auth: Callable[..., Headers]
 ) -> None:
-    cache = PrincipalCache()
-    token = create_token(session, Role.OPERATOR, None)
-    first = authenticate_cached(session, token, cache)
-    assert first is not None
-    session.execute(delete(ApiToken))  # gone from the database, still answered from the cache
-    assert authenticate_cached(session, token, cache) == first
-    cache.forget(hash_token(token))
-    assert authenticate_cached(session, token, cache) is None
-    assert cache.get(hash_token("c4h_unknown")) is None
+    headers = auth(Role.PLANNER)
+    assert client.get("/api/v1/cameras", headers=headers).status_code == 200
+    session.execute(delete(ApiToken))  # gone from the database, still remembered for 30 s
+    assert client.get("/api/v1/cameras", headers=headers).status_code == 200
+    other = create_token(session, Role.PLANNER, None)  # a new token works at once
+    assert (
+        client.get("/api/v1/cameras", headers={"Authorization": f"Bearer {other}"}).status_code
+        == 200
+    )
+    assert (
+        client.get("/api/v1/cameras", headers={"Authorization": "Bearer c4h_nope"}).status_code
+        == 401
+    )
