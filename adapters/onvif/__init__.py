@@ -3,6 +3,8 @@
 - `soap`: safe parsing of SOAP envelopes and faults (pure).
 - `notifications`: PullMessagesResponse -> `Notification` records (pure).
 - `parsers`: `Notification` -> `NormalizedEvent`, keyed by topic (pure).
-
-The device client and the PullPoint subscription come with the network code.
+- `device`: probe a camera (onvif-zeep-async) into a `CameraDescription`.
+- `adapter`: `OnvifAdapter`, registered as the "onvif" entry point.
+- `pullpoint`: a PullPoint event subscription that creates, pulls, renews, re-subscribes
+  with bounded backoff and unsubscribes, speaking raw SOAP so the parsers see the XML.
 """
