@@ -10,6 +10,7 @@ from hub.errors import install_handlers
 from hub.keys import credential_key
 from hub.middleware import BodyLimit
 from hub.ogc.router import router as ogc_router
+from hub.registry.probe_router import probe_router
 from hub.registry.router import cameras_router, organizations_router
 from hub.registry.secrets import CredentialBox
 from hub.settings import Settings
@@ -36,6 +37,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(organizations_router, prefix="/api/v1")
     app.include_router(cameras_router, prefix="/api/v1")
+    app.include_router(probe_router, prefix="/api/v1")
     app.include_router(ogc_router, prefix="/ogc")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     _register_problem_schema(app)

@@ -128,9 +128,11 @@ def token_create(
 def _register_subcommands() -> None:
     from hub.cameras_cli import camera_app
     from hub.imports.cli import import_app
+    from hub.worker_cli import worker
 
     app.add_typer(import_app, name="import")
     app.add_typer(camera_app, name="camera")
+    app.command()(worker)
 
 
 _register_subcommands()

@@ -3,5 +3,6 @@
 from hub.auth.models import ApiToken
 from hub.db import Base
 from hub.registry.models import Camera, Organization
+from hub.registry.probe import ProbeJob
 
-__all__ = ["ApiToken", "Base", "Camera", "Organization"]
+__all__ = ["ApiToken", "Base", "Camera", "Organization", "ProbeJob"]

@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="Base URL used in links; defaults to the request's own"
     )
+    broker_url: str = Field(
+        default="amqp://guest:guest@127.0.0.1:5672//",
+        description="RabbitMQ (AMQP) URL of the node's vhost; Celery tasks travel through it",
+    )
+    probe_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds a camera probe may take per call"
+    )
 
 
 @lru_cache

@@ -48,6 +48,6 @@ def test_api_and_worker_reach_the_services_by_name_once_they_are_healthy() -> No
     assert "@postgis:5432/" in api["environment"]["C4HUB_DATABASE_URL"]
     assert [p["target"] for p in api["ports"]] == [8000]
     assert api["build"]["dockerfile"] == "docker/Dockerfile"
-    assert worker["command"][:3] == ["celery", "-A", "hub.worker"]
+    assert worker["command"] == ["c4hub", "worker"]
     assert "@rabbitmq:5672/" in worker["environment"]["C4HUB_BROKER_URL"]
     assert worker["depends_on"]["rabbitmq"]["condition"] == "service_healthy"

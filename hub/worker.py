@@ -1,0 +1,71 @@
+"""The node's Celery app: tasks travel over RabbitMQ; their state lives in the node's database.
+
+Queues are declared here, through kombu, so the API (which only sends) and the workers agree:
+
+- `probe`: camera probes. A message a task gives up on (its bounded retries spent, or an
+  unexpected error) is rejected without requeue and RabbitMQ moves it, through the exchange
+  `probe.dead`, to the queue `probe.dead`, where an operator sees it
+  (`rabbitmqctl list_queues name messages`) and can move it back (shovel) or drop it.
+
+Delivery is at least once: `acks_late` acknowledges a message only after its task ran, so a
+worker that dies mid-task has it redelivered; tasks are therefore idempotent.
+"""
+
+from celery import Celery
+
+# kombu ships py.typed but leaves these untyped and not re-exported.
+from kombu import Exchange, Queue  # type: ignore[attr-defined]
+
+from hub.settings import Settings, get_settings
+
+PROBE_QUEUE = "probe"
+DEAD_LETTER = "probe.dead"
+
+probe_exchange = Exchange(  # type: ignore[no-untyped-call]
+    PROBE_QUEUE, type="direct", durable=True
+)
+dead_exchange = Exchange(  # type: ignore[no-untyped-call]
+    DEAD_LETTER, type="direct", durable=True
+)
+dead_queue = Queue(  # type: ignore[no-untyped-call]
+    DEAD_LETTER, dead_exchange, routing_key=PROBE_QUEUE, durable=True
+)
+probe_queue = Queue(  # type: ignore[no-untyped-call]
+    PROBE_QUEUE,
+    probe_exchange,
+    routing_key=PROBE_QUEUE,
+    durable=True,
+    queue_arguments={
+        "x-dead-letter-exchange": DEAD_LETTER,
+        "x-dead-letter-routing-key": PROBE_QUEUE,
+    },
+)
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("c4hub", broker=settings.broker_url, include=["hub.registry.tasks"])
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,  # job state is in the database (probe_jobs), not a backend
+        task_acks_late=True,
+        # A failed task's message is rejected (not acked), so it dead-letters to probe.dead.
+        task_acks_on_failure_or_timeout=False,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_queues=[probe_queue, dead_queue],
+        task_default_queue=PROBE_QUEUE,
+        task_routes={"hub.registry.tasks.probe_camera": {"queue": PROBE_QUEUE}},
+        # A probe bounds itself (settings.probe_timeout_s); this hard limit is the backstop
+        # that kills a child stuck in native code, so a worker never hangs on one camera.
+        task_soft_time_limit=settings.probe_timeout_s * 3 + 15,
+        task_time_limit=settings.probe_timeout_s * 3 + 30,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=5,
+        worker_hijack_root_logger=False,
+    )
+    return app
+
+
+celery_app = make_celery(get_settings())

@@ -1,0 +1,30 @@
+"""The Celery app's delivery settings and the probe queue's dead-letter path (no broker)."""
+
+from hub.settings import Settings
+from hub.worker import DEAD_LETTER, PROBE_QUEUE, make_celery
+
+
+def test_at_least_once_delivery_one_message_at_a_time_json_only() -> None:
+    conf = make_celery(Settings(broker_url="amqp://guest:guest@127.0.0.1:5672//")).conf
+    assert conf.task_acks_late is True
+    assert conf.task_acks_on_failure_or_timeout is False  # failures are rejected: dead-lettered
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.task_serializer == "json" and conf.accept_content == ["json"]
+
+
+def test_probe_queue_dead_letters_to_a_queue_an_operator_can_see() -> None:
+    conf = make_celery(Settings()).conf
+    queues = {q.name: q for q in conf.task_queues}
+    assert queues[PROBE_QUEUE].queue_arguments == {
+        "x-dead-letter-exchange": DEAD_LETTER,
+        "x-dead-letter-routing-key": PROBE_QUEUE,
+    }
+    dead = queues[DEAD_LETTER]
+    assert dead.exchange.name == DEAD_LETTER and dead.routing_key == PROBE_QUEUE
+    assert conf.task_routes["hub.registry.tasks.probe_camera"] == {"queue": PROBE_QUEUE}
+
+
+def test_time_limit_backstops_the_probe_timeout() -> None:
+    conf = make_celery(Settings(probe_timeout_s=5)).conf
+    assert conf.task_soft_time_limit == 30 and conf.task_time_limit == 45
