@@ -1,18 +1,15 @@
 """`c4hub camera probe` as an operator runs it: a real process against ipycam on loopback."""
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from schemas.adapters import CameraDescription
+from tests.e2e.camera_cli import c4hub
 from tests.fixtures.onvif_servers import Ipycam, closed_port, ipycam_camera
 
-C4HUB = str(Path(sys.executable).parent / "c4hub")
 USERNAME = "operator"
 PASSWORD = "cli-Pa55:w@rd"
 WRONG_PASSWORD = "cli-wrong-Secret"
@@ -22,20 +19,6 @@ WRONG_PASSWORD = "cli-wrong-Secret"
 def camera() -> Iterator[Ipycam]:
     with ipycam_camera(USERNAME, PASSWORD) as running:
         yield running
-
-
-def c4hub(*args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "C4HUB_CAMERA_PASSWORD"}
-    if password is not None:
-        env["C4HUB_CAMERA_PASSWORD"] = password
-    return subprocess.run(
-        [C4HUB, "camera", "probe", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess[str], prefix: str) -> None:

@@ -1,11 +1,7 @@
 """`c4hub camera probe rtsp://…` as an operator runs it, against GStreamer's RTSP server."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 from schemas.adapters import CameraDescription
+from tests.e2e.camera_cli import c4hub
 from tests.fixtures.rtsp_server import (
     HEIGHT,
     USERNAME,
@@ -18,22 +14,7 @@ from tests.support import free_port
 
 __all__ = ["rtsp_base_url", "rtsp_private_url"]  # the fixtures, used by name below
 
-C4HUB = str(Path(sys.executable).parent / "c4hub")
 PASSWORD = "cli-rtsp-Secret"
-
-
-def c4hub(*args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "C4HUB_CAMERA_PASSWORD"}
-    if password is not None:
-        env["C4HUB_CAMERA_PASSWORD"] = password
-    return subprocess.run(
-        [C4HUB, "camera", "probe", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_probe_prints_the_stream_codec_as_json(rtsp_base_url: str) -> None:
