@@ -9,8 +9,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from schemas.problem import Problem
-
 log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -184,6 +182,3 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         s: {"description": _STATUS_TITLES.get(s, ("", "Error"))[1], "content": _problem_schema()}
         for s in statuses
     }
-
-
-PROBLEM_MODEL = Problem

@@ -87,9 +87,6 @@ class OwnerDirectory:
         self._new[owner.id] = owner
         return owner.id
 
-    def new_owners(self) -> list[NewOwner]:
-        return list(self._new.values())
-
     def insert_new(self, conn: Connection, used: set[uuid.UUID]) -> list[NewOwner]:
         """Insert the new owners that kept at least one camera; returns them."""
         owners = [o for o in self._new.values() if o.id in used]
