@@ -23,7 +23,9 @@ from schemas.geo import Point, Polygon
 from schemas.scalars import JSON_INTEGER, NO_NUL_PATTERN, Flag
 
 # rtsp(s)/http(s) with a host name or IPv4 address; no user info: credentials travel apart.
-URI_PATTERN = r"^(rtsps?|https?)://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$"
+# The path excludes spaces and control characters by explicit range: `\s` means different
+# things to Python (Unicode, includes \x1c-\x1f) and to JSON Schema's ECMA regex dialect.
+URI_PATTERN = r"^(rtsps?|https?)://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\x00-\x20\x7f]*)?$"
 
 
 def _check_uri(value: str) -> str:

@@ -29,6 +29,8 @@ def _camera(**fields: Any) -> dict[str, Any]:
         {"install_year": 1800},
         {"stream_uri": "rtsp://admin:secret@10.0.0.1/stream"},
         {"stream_uri": "ftp://example.org/x"},
+        {"snapshot_uri": "https://cam/\u0004a\u001e"},
+        {"stream_uri": "rtsp://cam/a b"},
         {"purpose": "spying"},
         {"unexpected": 1},
         {"tags": ["x" * 65]},
