@@ -11,10 +11,16 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, Self, runtime_checkable
 from urllib.parse import urlsplit
 
+import numpy as np
+import numpy.typing as npt
+
 from adapters.redaction import redact, split_userinfo
 from schemas.adapters import CameraDescription
 from schemas.enums import AdapterKind
 from schemas.events import NormalizedEvent
+
+GrayFrame = npt.NDArray[np.uint8]
+"""A decoded picture as luminance, height x width."""
 
 EventSink = Callable[[NormalizedEvent], Awaitable[None]]
 """Where an adapter delivers the events it receives (the hub publishes them)."""
@@ -144,4 +150,16 @@ class CameraAdapter(Protocol):
 
     async def snapshot(self, target: Target) -> bytes:
         """One still image, JPEG encoded."""
+        ...
+
+
+@runtime_checkable
+class FrameSource(Protocol):
+    """An adapter that can decode pictures for the health and tamper checks."""
+
+    async def frames(
+        self, target: Target, count: int, timeout: float | None = None
+    ) -> list[GrayFrame]:
+        """`count` consecutive frames as grayscale arrays (height x width, uint8), the whole
+        call bounded by `timeout` (default: twice the target's timeout)."""
         ...

@@ -20,8 +20,6 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import av
 import av.error
-import numpy as np
-import numpy.typing as npt
 from av.container import InputContainer
 from av.video.frame import VideoFrame
 
@@ -29,6 +27,7 @@ from adapters.base import (
     AdapterError,
     AuthenticationFailed,
     ConnectionRefused,
+    GrayFrame,
     NotSupported,
     ProtocolError,
     StreamNotFound,
@@ -40,7 +39,6 @@ from schemas.adapters import CameraDescription, StreamProfile, StreamRole
 from schemas.enums import AdapterKind
 
 Transport = Literal["tcp", "udp"]
-GrayFrame = npt.NDArray[np.uint8]
 T = TypeVar("T")
 
 DEFAULT_PORT: Final = 554

@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from hub import health
+from hub import liveness
 from hub.auth.service import PrincipalCache
 from hub.db import make_engine, make_sessionmaker
 from hub.errors import install_handlers
@@ -34,7 +34,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.credential_box = CredentialBox(credential_key(settings))
     app.state.principals = PrincipalCache()
     install_handlers(app)
-    app.include_router(health.router)
+    app.include_router(liveness.router)
     app.include_router(organizations_router, prefix="/api/v1")
     app.include_router(cameras_router, prefix="/api/v1")
     app.include_router(probe_router, prefix="/api/v1")
