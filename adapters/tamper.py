@@ -134,6 +134,15 @@ def scene_similarity(frame: Frame, reference: Frame) -> float:
     return float((a * b).sum() / norm) if norm > 1e-9 else 0.0
 
 
+def scene_signature(frame: Frame) -> _Float:
+    """The frame reduced to SCENE_GRID block means: all the scene check keeps of a reference.
+
+    A signature compares with `scene_similarity` like the frame it came from (a grid-sized
+    array is its own block means), and is a few kilobytes where the frame is hundreds.
+    """
+    return _blocks(_gray(frame), SCENE_GRID)
+
+
 def is_scene_changed(frame: Frame, reference: Frame) -> bool:
     """Moved or obstructed: the scene no longer matches the reference."""
     return scene_similarity(frame, reference) < SCENE_SIMILARITY_MIN

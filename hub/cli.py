@@ -128,11 +128,12 @@ def token_create(
 def _register_subcommands() -> None:
     from hub.cameras_cli import camera_app
     from hub.imports.cli import import_app
-    from hub.worker_cli import worker
+    from hub.worker_cli import beat, worker
 
     app.add_typer(import_app, name="import")
     app.add_typer(camera_app, name="camera")
     app.command()(worker)
+    app.command()(beat)
 
 
 _register_subcommands()

@@ -35,6 +35,37 @@ class Settings(BaseSettings):
     probe_timeout_s: float = Field(
         default=10.0, gt=0, le=300, description="Seconds a camera probe may take per call"
     )
+    health_interval_s: int = Field(
+        default=60, ge=10, le=86_400, description="Default seconds between checks of a camera"
+    )
+    health_sweep_every_s: float = Field(
+        default=10.0, gt=0, le=3600, description="How often beat looks for cameras due a check"
+    )
+    health_batch: int = Field(
+        default=25, ge=1, le=500, description="Cameras one health task checks concurrently"
+    )
+    health_timeout_s: float = Field(
+        default=20.0, gt=0, le=300, description="Seconds one camera's health check may take"
+    )
+    health_grace_checks: int = Field(
+        default=2, ge=1, le=100, description="Checks a new status must hold to be confirmed"
+    )
+    health_grace_s: float = Field(
+        default=60.0, ge=0, le=86_400, description="Seconds a new status must hold to be confirmed"
+    )
+
+    events_reload_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Seconds between re-reads of the cameras to subscribe",
+    )
+    events_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds one ONVIF events call may take"
+    )
+    events_batch_size: int = Field(
+        default=200, ge=1, le=10_000, description="Events stored per INSERT at most"
+    )
 
 
 @lru_cache

@@ -6,6 +6,8 @@ Queues are declared here, through kombu, so the API (which only sends) and the w
   unexpected error) is rejected without requeue and RabbitMQ moves it, through the exchange
   `probe.dead`, to the queue `probe.dead`, where an operator sees it
   (`rabbitmqctl list_queues name messages`) and can move it back (shovel) or drop it.
+- `health`: the health sweep (`hub.health.tasks.sweep`, sent by beat every
+  C4HUB_HEALTH_SWEEP_EVERY_S) and the camera checks it hands out; dead letters to `health.dead`.
 
 Delivery is at least once: `acks_late` acknowledges a message only after its task ran, so a
 worker that dies mid-task has it redelivered; tasks are therefore idempotent.
@@ -19,31 +21,33 @@ from kombu import Exchange, Queue  # type: ignore[attr-defined]
 from hub.settings import Settings, get_settings
 
 PROBE_QUEUE = "probe"
+HEALTH_QUEUE = "health"
 DEAD_LETTER = "probe.dead"
 
-probe_exchange = Exchange(  # type: ignore[no-untyped-call]
-    PROBE_QUEUE, type="direct", durable=True
-)
-dead_exchange = Exchange(  # type: ignore[no-untyped-call]
-    DEAD_LETTER, type="direct", durable=True
-)
-dead_queue = Queue(  # type: ignore[no-untyped-call]
-    DEAD_LETTER, dead_exchange, routing_key=PROBE_QUEUE, durable=True
-)
-probe_queue = Queue(  # type: ignore[no-untyped-call]
-    PROBE_QUEUE,
-    probe_exchange,
-    routing_key=PROBE_QUEUE,
-    durable=True,
-    queue_arguments={
-        "x-dead-letter-exchange": DEAD_LETTER,
-        "x-dead-letter-routing-key": PROBE_QUEUE,
-    },
-)
+
+def _queues(name: str) -> tuple[Queue, Queue]:
+    """The work queue `name` and its dead-letter queue `name.dead`."""
+    dead = f"{name}.dead"
+    work_exchange = Exchange(name, type="direct", durable=True)  # type: ignore[no-untyped-call]
+    dead_exchange = Exchange(dead, type="direct", durable=True)  # type: ignore[no-untyped-call]
+    work = Queue(  # type: ignore[no-untyped-call]
+        name,
+        work_exchange,
+        routing_key=name,
+        durable=True,
+        queue_arguments={"x-dead-letter-exchange": dead, "x-dead-letter-routing-key": name},
+    )
+    return work, Queue(dead, dead_exchange, routing_key=name, durable=True)  # type: ignore[no-untyped-call]
+
+
+probe_queue, dead_queue = _queues(PROBE_QUEUE)
+health_queue, health_dead_queue = _queues(HEALTH_QUEUE)
 
 
 def make_celery(settings: Settings) -> Celery:
-    app = Celery("c4hub", broker=settings.broker_url, include=["hub.registry.tasks"])
+    app = Celery(
+        "c4hub", broker=settings.broker_url, include=["hub.registry.tasks", "hub.health.tasks"]
+    )
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
@@ -54,13 +58,24 @@ def make_celery(settings: Settings) -> Celery:
         task_acks_on_failure_or_timeout=False,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_queues=[probe_queue, dead_queue],
+        task_queues=[probe_queue, dead_queue, health_queue, health_dead_queue],
         task_default_queue=PROBE_QUEUE,
-        task_routes={"hub.registry.tasks.probe_camera": {"queue": PROBE_QUEUE}},
+        task_routes={
+            "hub.registry.tasks.probe_camera": {"queue": PROBE_QUEUE},
+            "hub.health.tasks.*": {"queue": HEALTH_QUEUE},
+        },
+        beat_schedule={
+            "health-sweep": {
+                "task": "hub.health.tasks.sweep",
+                "schedule": settings.health_sweep_every_s,
+                # A sweep nobody ran in time is dropped: the next one claims the same cameras.
+                "options": {"queue": HEALTH_QUEUE, "expires": settings.health_sweep_every_s},
+            }
+        },
         # A probe bounds itself (settings.probe_timeout_s); this hard limit is the backstop
         # that kills a child stuck in native code, so a worker never hangs on one camera.
-        task_soft_time_limit=settings.probe_timeout_s * 3 + 15,
-        task_time_limit=settings.probe_timeout_s * 3 + 30,
+        task_soft_time_limit=max(settings.probe_timeout_s * 3, settings.health_timeout_s) + 15,
+        task_time_limit=max(settings.probe_timeout_s * 3, settings.health_timeout_s) + 30,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=5,
         worker_hijack_root_logger=False,

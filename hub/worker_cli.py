@@ -1,5 +1,6 @@
-"""`c4hub worker`: run a Celery worker for the node's task queues."""
+"""`c4hub worker` and `c4hub beat`: the node's Celery worker and its scheduler."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -7,35 +8,61 @@ import typer
 
 def worker(
     concurrency: Annotated[
-        int, typer.Option(min=1, max=64, help="Worker processes (probes run one at a time each)")
+        int, typer.Option(min=1, max=64, help="Worker processes (each runs one task at a time)")
     ] = 2,
+    beat: Annotated[
+        bool,
+        typer.Option(
+            "--beat/--no-beat", help="Also run the scheduler (one per node: the health sweep)"
+        ),
+    ] = False,
     loglevel: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
 ) -> None:
-    """Run a worker that takes camera probes from the `probe` queue on C4HUB_BROKER_URL.
+    """Run a worker for the node's queues: camera probes (`probe`) and health checks (`health`).
 
     It writes results into C4HUB_DATABASE_URL and opens camera credentials with the node's
     key (C4HUB_SECRET_KEY or C4HUB_DATA_DIR/secret.key), so give it the API's settings.
-    Messages it gives up on go to the queue `probe.dead`.
+    Messages it gives up on go to the queues `probe.dead` and `health.dead`. Run exactly one
+    scheduler per node: `--beat` here, or `c4hub beat` on its own.
 
     Example:
-      C4HUB_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/c4hub c4hub worker
+      C4HUB_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/c4hub c4hub worker --beat
     """
     from hub.cli import require_database_url
     from hub.settings import get_settings
-    from hub.worker import PROBE_QUEUE, celery_app
+    from hub.worker import HEALTH_QUEUE, PROBE_QUEUE, celery_app
 
-    require_database_url(get_settings())
-    celery_app.worker_main(
-        [
-            "worker",
-            "--queues",
-            PROBE_QUEUE,
-            "--concurrency",
-            str(concurrency),
-            "--loglevel",
-            loglevel,
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ]
-    )
+    settings = get_settings()
+    require_database_url(settings)
+    argv = [
+        "worker",
+        "--queues",
+        f"{PROBE_QUEUE},{HEALTH_QUEUE}",
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        loglevel,
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+    if beat:
+        argv += ["--beat", "--schedule", str(_schedule_file(settings.data_dir))]
+    celery_app.worker_main(argv)
+
+
+def beat(
+    loglevel: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+) -> None:
+    """Run the node's scheduler: it sends the health sweep every C4HUB_HEALTH_SWEEP_EVERY_S
+    seconds to the `health` queue, where workers pick it up. Run one per node."""
+    from hub.settings import get_settings
+    from hub.worker import celery_app
+
+    schedule = _schedule_file(get_settings().data_dir)
+    celery_app.start(["beat", "--loglevel", loglevel, "--schedule", str(schedule)])
+
+
+def _schedule_file(data_dir: Path) -> Path:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return data_dir / "celerybeat-schedule"
