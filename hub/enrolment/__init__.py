@@ -1,0 +1,1 @@
+"""Enrolment of private cameras: a business offers its cameras under a consent tier."""
