@@ -36,6 +36,10 @@ apt_packages() {
         gstreamer1.0-plugins-good
         gstreamer1.0-plugins-ugly
         gstreamer1.0-plugins-bad
+        # libVLC for the vlc adapter: plugin-base holds the demuxers, decoders, HTTP access
+        # and the in-memory video output (vmem) it renders into, headless.
+        libvlc5
+        vlc-plugin-base
     )
     if ! venv_works && ! pick_python >/dev/null; then
         APT_PACKAGES+=(python3 python3-venv)
