@@ -1,0 +1,1 @@
+"""Simulated cameras the benchmarks measure against, each run as its own process."""
