@@ -6,7 +6,10 @@ from sqlalchemy import Engine
 from hub import liveness
 from hub.auth.service import PrincipalCache
 from hub.db import make_engine, make_sessionmaker
+from hub.enrolment.router import enrolments_router
 from hub.errors import install_handlers
+from hub.events.router import events_router
+from hub.health.router import health_router
 from hub.keys import credential_key
 from hub.middleware import BodyLimit
 from hub.ogc.router import router as ogc_router
@@ -38,6 +41,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(organizations_router, prefix="/api/v1")
     app.include_router(cameras_router, prefix="/api/v1")
     app.include_router(probe_router, prefix="/api/v1")
+    app.include_router(health_router, prefix="/api/v1")
+    app.include_router(enrolments_router, prefix="/api/v1")
+    app.include_router(events_router, prefix="/api/v1")
     app.include_router(ogc_router, prefix="/ogc")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     _register_problem_schema(app)

@@ -127,11 +127,13 @@ def token_create(
 
 def _register_subcommands() -> None:
     from hub.cameras_cli import camera_app
+    from hub.events.cli import events_app
     from hub.imports.cli import import_app
     from hub.worker_cli import beat, worker
 
     app.add_typer(import_app, name="import")
     app.add_typer(camera_app, name="camera")
+    app.add_typer(events_app, name="events")
     app.command()(worker)
     app.command()(beat)
 

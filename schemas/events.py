@@ -124,3 +124,19 @@ class NormalizedEvent(BaseModel):
         if self.raw is not None and self.kind is not EventKind.UNKNOWN:
             raise ValueError("raw is kept only for events of kind unknown")
         return self
+
+
+class CameraEvent(NormalizedEvent):
+    """A stored event as the API and the "events" exchange show it: the camera is known."""
+
+    camera_id: UUID = Field(description="The registry camera")
+    received_at: UtcTimestamp = Field(description="When the hub stored it, UTC")
+
+
+class CameraEventPage(BaseModel):
+    """One page of a camera's events, newest first."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    items: list[CameraEvent]
+    next_cursor: str | None = Field(description="Pass as `cursor` to get the next, older page")

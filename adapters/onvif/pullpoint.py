@@ -16,6 +16,11 @@ the camera's clock offset (GetSystemDateAndTime), the same correction `device` a
 Digest is offered too for firmware that wants it. Every call is bounded by the target's timeout
 (plus the pull's own wait for PullMessages). Addresses the camera advertises keep their path but
 take the target's scheme, host and port, as in `device`. Logged and raised messages are redacted.
+
+The subscription reference may carry WS-Addressing ReferenceParameters (Axis, Bosch and Hanwha
+put the subscription's id there, not in the address): they are echoed as SOAP headers, marked
+wsa:IsReferenceParameter="true", in every later call on that subscription (WS-Addressing 1.0
+Core, 3.3), since such cameras cannot tell their subscriptions apart without them.
 """
 
 import asyncio
@@ -29,11 +34,12 @@ import os
 import random
 import time
 from collections.abc import Awaitable
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, TypeVar
 from urllib.parse import urlsplit, urlunsplit
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, tostring
 from xml.sax.saxutils import escape
 
 import httpx
@@ -129,6 +135,7 @@ class PullPointSubscription:
         self.events_url = self._local(events_url) if events_url else None
         self.parser = parser or EventParser()
         self.subscription_url: str | None = None
+        self.reference_headers = ""  # the subscription's ReferenceParameters, as SOAP headers
         self.clock_offset = timedelta(0)
         self._renew_at = 0.0  # time.monotonic() after which the subscription is renewed
         self._failures = 0
@@ -170,12 +177,14 @@ class PullPointSubscription:
         )
         xml = await self._call(client, self.events_url, "CreatePullPointSubscription", body)
         response = child(parse_envelope(xml).body, "CreatePullPointSubscriptionResponse")
-        address = _text(child(child(response, "SubscriptionReference"), "Address"))
+        reference = child(response, "SubscriptionReference")
+        address = _text(child(reference, "Address"))
         if response is None or not address:
             raise ProtocolError(
                 "CreatePullPointSubscription: the answer holds no subscription address"
             )
         self.subscription_url = self._local(address)
+        self.reference_headers = _reference_headers(child(reference, "ReferenceParameters"))
         self._schedule_renewal(response)
         log.info("subscribed to the events of %s", self.target.redact(self.device_url))
 
@@ -329,12 +338,15 @@ class PullPointSubscription:
         return answer.content
 
     def _envelope(self, url: str, operation: str, body: str, *, auth: bool) -> bytes:
-        security = self._security() if auth and self.target.has_credentials else ""
+        headers = self._security() if auth and self.target.has_credentials else ""
+        # Only calls on the subscription carry its reference (the device service has none).
+        if operation in ("PullMessages", "Renew", "Unsubscribe"):
+            headers = self.reference_headers + headers
         return (
             '<?xml version="1.0" encoding="UTF-8"?>'
             f'<s:Envelope xmlns:s="{NS_SOAP}" xmlns:wsa="{NS_WSA}" {_NAMESPACES}>'
             f"<s:Header><wsa:Action>{_ACTIONS[operation]}</wsa:Action>"
-            f"<wsa:To>{escape(url)}</wsa:To>{security}</s:Header>"
+            f"<wsa:To>{escape(url)}</wsa:To>{headers}</s:Header>"
             f"<s:Body>{body}</s:Body></s:Envelope>"
         ).encode()
 
@@ -378,6 +390,23 @@ class PullPointSubscription:
         if task.cancelled():
             raise _Stopped
         return task.result()
+
+
+def _reference_headers(parameters: Element | None) -> str:
+    """Each ReferenceParameters child as a header block marked IsReferenceParameter.
+
+    ElementTree writes every block with its own namespace declarations, so each stands alone
+    in our envelope whatever prefixes the camera used.
+    """
+    if parameters is None:
+        return ""
+    blocks = []
+    for parameter in parameters:
+        block = deepcopy(parameter)
+        block.set(f"{{{NS_WSA}}}IsReferenceParameter", "true")
+        block.tail = None  # the camera's indentation is not part of the parameter
+        blocks.append(tostring(block, encoding="unicode"))
+    return "".join(blocks)
 
 
 def _refused(exc: BaseException) -> bool:

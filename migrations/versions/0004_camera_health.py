@@ -39,7 +39,10 @@ def upgrade() -> None:
         sa.Column("baseline_sharpness", sa.Float(), nullable=True),
         sa.Column("reference_signature", sa.LargeBinary(), nullable=True),
         sa.Column(
-            "updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
         sa.ForeignKeyConstraint(["camera_id"], ["cameras.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("camera_id"),

@@ -1,0 +1,1 @@
+"""Camera events: the cameras' own analytics taken in, stored, published and served."""

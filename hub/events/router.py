@@ -1,0 +1,51 @@
+"""Camera events API: a camera's stored events, newest first, filtered and paged by cursor."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from hub.deps import PrincipalDep, SessionDep
+from hub.errors import Invalid, problem_responses
+from hub.events import service
+from hub.registry.cameras import get_camera
+from schemas.events import CameraEventPage, EventKind
+
+events_router = APIRouter(tags=["events"], responses=problem_responses(401, 403, 404, 422))
+
+
+@events_router.get("/cameras/{camera_id:uuid}/events", response_model=CameraEventPage)
+def list_camera_events(
+    camera_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    kind: EventKind | None = None,
+    since: Annotated[
+        datetime | None, Query(description="Events that occurred at or after this time")
+    ] = None,
+    until: Annotated[
+        datetime | None, Query(description="Events that occurred before this time")
+    ] = None,
+    cursor: Annotated[
+        str | None,
+        Query(pattern=r"^[A-Za-z0-9_-]{32}$", description="The next_cursor of the page before"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> CameraEventPage:
+    """What the camera reported (motion, line crossing, intrusion, tamper, person, vehicle;
+    unknown topics with the camera's original message in `raw`), newest first.
+
+    Business tokens see only their organization's cameras; another camera answers 404.
+    """
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.tzinfo is None:
+            raise Invalid(f"{name} needs a time zone offset, e.g. 2026-11-21T05:30:00Z", name)
+    if cursor is not None:
+        try:
+            service.decode_cursor(cursor)
+        except ValueError as exc:
+            raise Invalid(str(exc), "cursor") from None
+    get_camera(session, camera_id, principal.org_scope)
+    query = service.EventQuery(kind=kind, since=since, until=until, cursor=cursor, limit=limit)
+    return service.list_events(session, camera_id, query)
