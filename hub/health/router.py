@@ -13,7 +13,9 @@ from hub.registry import cameras as camera_service
 from schemas.health import CameraHealthOut, HealthSettingsUpdate, NeighboursOut
 
 health_router = APIRouter(
-    prefix="/cameras", tags=["health"], responses=problem_responses(401, 403, 404, 422)
+    prefix="/cameras",
+    tags=["health"],
+    responses=problem_responses(400, 401, 403, 404, 413, 422),
 )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.registry import AdapterRegistry
+from hub.enrolment.models import Enrolment
 from hub.health.checks import FramePlan
 from hub.health.models import CameraHealth, HealthEvent
 from hub.health.rules import Grace
@@ -20,6 +21,7 @@ from hub.registry.cameras import create_camera
 from hub.registry.models import Camera, Organization
 from hub.registry.secrets import CredentialBox
 from schemas.camera import CameraCreate
+from schemas.enrolment import ConsentTier, EnrolmentState
 from schemas.enums import CameraStatus
 from schemas.health import CheckResult, Finding
 from tests.fixtures.rtsp_server import PASSWORD, USERNAME, rtsp_base_url, rtsp_private_url
@@ -234,3 +236,41 @@ def test_retired_cameras_and_cameras_without_a_stream_are_not_swept(
     assert run_sweep(_ctx(sessions, box, IMMEDIATE), NOW) == [[live.id]]
     assert session.get(CameraHealth, retired.id) is None
     assert session.get(CameraHealth, inventory.id) is None
+
+
+@pytest.mark.parametrize(
+    ("tier", "state", "expected_depth"),
+    [
+        (ConsentTier.LIVE_ALWAYS, EnrolmentState.APPROVED, "decode"),
+        (ConsentTier.LIVE_ON_ALARM, EnrolmentState.APPROVED, "reachability"),
+        (ConsentTier.ON_REQUEST, EnrolmentState.APPROVED, "reachability"),
+        (ConsentTier.REGISTRY_ONLY, EnrolmentState.APPROVED, None),
+        (ConsentTier.LIVE_ALWAYS, EnrolmentState.SUBMITTED, None),
+        (ConsentTier.LIVE_ALWAYS, EnrolmentState.WITHDRAWN, None),
+    ],
+)
+def test_the_sweep_never_looks_further_than_consent_allows(
+    rtsp_base_url: str,
+    sessions: sessionmaker[Session],
+    session: Session,
+    box: CredentialBox,
+    make_camera: Callable[..., Camera],
+    tier: ConsentTier,
+    state: EnrolmentState,
+    expected_depth: str | None,
+) -> None:
+    camera = make_camera(f"{rtsp_base_url}/clean")
+    session.add(
+        Enrolment(camera_id=camera.id, org_id=camera.owner_id, state=state, consent_tier=tier)
+    )
+    session.commit()
+    checked = _sweep(_ctx(sessions, box, IMMEDIATE), NOW)
+    if expected_depth is None:
+        assert checked == [] and session.get(CameraHealth, camera.id) is None
+        return
+    status, result, health = _health(session, camera)
+    assert checked == [camera.id] and status is CameraStatus.ONLINE
+    assert result.depth == expected_depth
+    # A reachability check sees no pictures: no measures, and no baseline learned from them.
+    assert (result.measures is not None) == (expected_depth == "decode")
+    assert (health.baseline_sharpness is not None) == (expected_depth == "decode")
