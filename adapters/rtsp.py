@@ -134,6 +134,7 @@ class RtspAdapter:
             "rtsp_transport": self.transport,
             # FFmpeg's socket I/O timeout, in microseconds (FFmpeg 5 renamed `stimeout` so).
             "timeout": str(int(target.timeout_s * 1_000_000)),
+            "analyzeduration": "500000",
         }
         started = time.monotonic()
         try:
