@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.registry import AdapterRegistry
 from hub.db import make_engine, make_sessionmaker, session_scope
 from hub.health import service
+from hub.health.announce import HealthAnnouncer
 from hub.health.checks import FramePlan, Outcome, Plan, run_check, utc_now
 from hub.health.rules import Grace
 from hub.keys import credential_key
@@ -117,7 +118,14 @@ def _log_changes(changes: list[HealthChange]) -> None:
 @lru_cache(maxsize=1)
 def worker_context() -> HealthContext:
     """Built once per worker process, on its first task (after the fork)."""
-    return context_from(get_settings(), _log_changes)
+    settings = get_settings()
+    announce = HealthAnnouncer(settings.broker_url)
+
+    def on_changes(changes: list[HealthChange]) -> None:
+        _log_changes(changes)
+        announce(changes)
+
+    return context_from(settings, on_changes)
 
 
 @celery_app.task(  # type: ignore[untyped-decorator]  # celery is untyped

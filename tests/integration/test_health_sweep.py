@@ -5,14 +5,20 @@ goes offline and comes back, and confirmed changes are kept as history."""
 import socket
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from kombu import Connection as AmqpConnection  # type: ignore[attr-defined]  # not re-exported
+from kombu import Queue  # type: ignore[attr-defined]
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.registry import AdapterRegistry
 from hub.enrolment.models import Enrolment
+from hub.events.publisher import events_exchange
+from hub.health.announce import HealthAnnouncer
 from hub.health.checks import FramePlan
 from hub.health.models import CameraHealth, HealthEvent
 from hub.health.rules import Grace
@@ -20,10 +26,11 @@ from hub.health.tasks import HealthContext, run_checks, run_sweep
 from hub.registry.cameras import create_camera
 from hub.registry.models import Camera, Organization
 from hub.registry.secrets import CredentialBox
+from hub.settings import get_settings
 from schemas.camera import CameraCreate
 from schemas.enrolment import ConsentTier, EnrolmentState
 from schemas.enums import CameraStatus
-from schemas.health import CheckResult, Finding
+from schemas.health import CheckResult, Finding, HealthChange
 from tests.fixtures.rtsp_server import PASSWORD, USERNAME, rtsp_base_url, rtsp_private_url
 
 __all__ = ["rtsp_base_url", "rtsp_private_url"]  # fixtures, used by name below
@@ -274,3 +281,51 @@ def test_the_sweep_never_looks_further_than_consent_allows(
     # A reachability check sees no pictures: no measures, and no baseline learned from them.
     assert (result.measures is not None) == (expected_depth == "decode")
     assert (health.baseline_sharpness is not None) == (expected_depth == "decode")
+
+
+def test_confirmed_changes_are_announced_on_the_events_exchange(
+    rtsp_base_url: str,
+    sessions: sessionmaker[Session],
+    session: Session,
+    box: CredentialBox,
+    make_camera: Callable[..., Camera],
+) -> None:
+    camera = make_camera(f"rtsp://127.0.0.1:{_closed_port()}/clean")
+    with AmqpConnection(get_settings().broker_url) as conn:  # type: ignore[no-untyped-call]
+        tap: Any = Queue(  # type: ignore[no-untyped-call]
+            f"test.health-tap.{uuid.uuid4().hex[:8]}",
+            exchange=events_exchange(),
+            routing_key=f"camera.{camera.id}.health",
+            exclusive=True,
+        )(conn.default_channel)
+        tap.declare()
+        ctx = replace(
+            _ctx(sessions, box, IMMEDIATE), on_changes=HealthAnnouncer(get_settings().broker_url)
+        )
+        _sweep(ctx, NOW)
+        message = tap.get(no_ack=True)
+    assert message is not None
+    change = HealthChange.model_validate_json(message.body)
+    assert (change.camera_id, change.previous, change.status) == (
+        camera.id,
+        CameraStatus.UNKNOWN,
+        CameraStatus.OFFLINE,
+    )
+    assert change.findings == [Finding.UNREACHABLE]
+    assert message.properties["message_id"] == str(change.id)
+
+
+def test_a_broker_outage_loses_the_announcement_but_not_the_history(
+    sessions: sessionmaker[Session],
+    session: Session,
+    box: CredentialBox,
+    make_camera: Callable[..., Camera],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    camera = make_camera(f"rtsp://127.0.0.1:{_closed_port()}/clean")
+    dead_broker = f"amqp://guest:guest@127.0.0.1:{_closed_port()}//"
+    ctx = replace(_ctx(sessions, box, IMMEDIATE), on_changes=HealthAnnouncer(dead_broker, 2))
+    _sweep(ctx, NOW)
+    assert _health(session, camera)[0] is CameraStatus.OFFLINE
+    assert session.scalars(select(HealthEvent).where(HealthEvent.camera_id == camera.id)).one()
+    assert "could not announce 1 health change(s)" in caplog.text
