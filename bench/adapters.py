@@ -20,6 +20,14 @@ probe in flight; the default (CPUs + 4 threads) would cap RTSP probes at 6 at a 
 "probes_through_hub" (--hub): the same cameras registered in a fresh database, one POST
 /api/v1/cameras/{id}/probe each to a `c4hub serve` process, run by a `c4hub worker` process
 over RabbitMQ; jobs/s from the first POST to the last job finished.
+"health_sweep" (--sweep N, default 1,000; 0 skips it): N cameras registered in a fresh database,
+sharing a few GStreamer servers that serve the clean video and its tampered copies (black,
+blurred, shifted, frozen); a tenth point at a closed port. A `c4hub worker` process runs two
+sweeps, sent as beat sends them: the first on the clean view (each camera learns its baseline),
+the second after a fifth were tampered with or died. Each is timed from the send to the last
+camera's check; then the detection rate of each tamper kind and the clean cameras flagged.
+
+  .venv/bin/python -m bench.adapters --no-probes --sweep 1000    # the health sweep alone
 """
 
 import argparse
@@ -37,12 +45,13 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from adapters.base import AdapterError, CameraAdapter, Target
@@ -55,8 +64,8 @@ from hub.registry.secrets import CredentialBox
 from schemas.camera import CameraCreate
 from schemas.enums import Role
 from schemas.organization import OrganizationCreate
-from tests.fixtures.rtsp_server import SOURCE, rtsp_server
-from tests.support import fresh_database, served_node
+from tests.fixtures.rtsp_server import SOURCE, rtsp_server, served_videos
+from tests.support import free_port, fresh_database, served_node
 
 USERNAME = "admin"
 PASSWORD = "bench-Secret-1"  # the recorded devices accept any credentials
@@ -357,6 +366,162 @@ def bench_hub_probes(endpoints: Endpoints, workers: int, timeout_s: float = 10.0
     }
 
 
+# --- health sweep: 1,000 registered cameras checked by the node --------------------------------
+
+# Mount -> the finding a check of it must report (clean: none). Dead cameras point at a closed
+# port. Shares of the registered cameras; the rest are clean.
+TAMPERED = {"black": "dark", "blurred": "defocused", "shifted": "scene_changed", "frozen": "frozen"}
+SWEEP_MIX = {"black": 0.05, "blurred": 0.05, "shifted": 0.05, "frozen": 0.05, "dead": 0.10}
+
+
+def _sweep_plan(cameras: int) -> list[str]:
+    """The mount each camera ends up on: clean, a tampered variant, or dead."""
+    plan: list[str] = []
+    for mount, share in SWEEP_MIX.items():
+        plan += [mount] * round(cameras * share)
+    return plan + ["clean"] * (cameras - len(plan))
+
+
+def _seed_sweep(url: str, key: str, bases: list[str], plan: list[str]) -> list[str]:
+    """Register the cameras, each on the clean view of one server (dead ones on a closed port)."""
+    engine = create_engine(url)
+    box = CredentialBox(key)
+    dead = f"rtsp://127.0.0.1:{free_port()}/gone"
+    ids = []
+    with Session(engine) as session:
+        org = create_organization(
+            session, OrganizationCreate(slug="bench-sweep", name="Bench", kind="district")
+        )
+        for n, mount in enumerate(plan):
+            uri = dead if mount == "dead" else f"{bases[n % len(bases)]}/clean"
+            data = {
+                "location": {"type": "Point", "coordinates": [127.0 + n * 1e-4, 37.5]},
+                "adapter": "rtsp",
+                "stream_uri": uri,
+            }
+            camera = create_camera(session, box, CameraCreate.model_validate(data), org.id)
+            ids.append(str(camera.id))
+        session.commit()
+    engine.dispose()
+    return ids
+
+
+def _sweep_now(url: str) -> float:
+    """Make every camera due and send one sweep, as beat would; the time it was sent."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE camera_health SET next_check_at = now()"))
+    engine.dispose()
+    from hub.worker import HEALTH_QUEUE, celery_app
+
+    sent = time.perf_counter()
+    celery_app.send_task("hub.health.tasks.sweep", queue=HEALTH_QUEUE)
+    return sent
+
+
+def _wait_checked(url: str, cameras: int, since: datetime, deadline: float) -> int:
+    """Poll until every camera has a check newer than `since`; how many have one."""
+    engine = create_engine(url)
+    checked = 0
+    query = text(
+        "SELECT count(*) FROM camera_health WHERE (last_check->>'checked_at')::timestamptz >= :t"
+    )
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                checked = int(conn.execute(query, {"t": since}).scalar_one())
+            if checked >= cameras:
+                break
+            time.sleep(0.25)
+    finally:
+        engine.dispose()
+    return checked
+
+
+def _tamper_the_cameras(url: str, ids: list[str], plan: list[str], bases: list[str]) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for n, (camera_id, mount) in enumerate(zip(ids, plan, strict=True)):
+            if mount in TAMPERED:
+                uri = f"{bases[n % len(bases)]}/{mount}"
+                conn.execute(
+                    text("UPDATE cameras SET stream_uri = :u WHERE id = :i"),
+                    {"u": uri, "i": camera_id},
+                )
+    engine.dispose()
+
+
+def _detection(url: str, ids: list[str], plan: list[str]) -> dict[str, Any]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT camera_id::text, last_check FROM camera_health")).all()
+    engine.dispose()
+    checks = {camera_id: check for camera_id, check in rows}
+    by_mount: dict[str, list[dict[str, Any]]] = {}
+    for camera_id, mount in zip(ids, plan, strict=True):
+        by_mount.setdefault(mount, []).append(checks.get(camera_id) or {})
+    rates: dict[str, Any] = {}
+    for mount, found in by_mount.items():
+        expected = {"clean": None, "dead": "unreachable", **TAMPERED}[mount]
+        if expected is None:
+            flagged = sum(bool(check.get("findings")) for check in found)
+            rates["clean"] = {"cameras": len(found), "flagged": flagged}
+        else:
+            hits = sum(expected in check.get("findings", []) for check in found)
+            rates[mount] = {
+                "cameras": len(found),
+                "finding": expected,
+                "flagged": hits,
+                "detection_rate": round(hits / len(found), 4) if found else None,
+            }
+    return rates
+
+
+def bench_health_sweep(cameras: int, workers: int, batch: int, servers: int) -> dict[str, Any]:
+    """Register `cameras` RTSP cameras over `servers` GStreamer servers; sweep them twice with
+    `c4hub worker` processes: once on the clean view (baselines are learned), then after a
+    fifth of them were tampered with or died. Each sweep is timed from send to last check."""
+    plan = _sweep_plan(cameras)
+    key = Fernet.generate_key().decode()
+    data_dir = Path(tempfile.mkdtemp(prefix="c4hub-bench-sweep-"))
+    result: dict[str, Any] = {
+        "cameras": cameras,
+        "rtsp_servers": servers,
+        "worker_processes": workers,
+        "batch": batch,
+        "mix": dict(Counter(plan)),
+    }
+    with ExitStack() as stack, fresh_database() as url:
+        bases = [stack.enter_context(rtsp_server(served_videos())) for _ in range(servers)]
+        ids = _seed_sweep(url, key, bases, plan)
+        env = {
+            **os.environ,
+            "C4HUB_DATABASE_URL": url,
+            "C4HUB_SECRET_KEY": key,
+            "C4HUB_DATA_DIR": str(data_dir),
+            "C4HUB_HEALTH_BATCH": str(batch),
+            "C4HUB_HEALTH_INTERVAL_S": "86400",  # only the bench's own sweeps run
+            "C4HUB_HEALTH_GRACE_CHECKS": "1",  # detection per check; grace is tested elsewhere
+            "C4HUB_HEALTH_GRACE_S": "0",
+        }
+        with _worker(env, workers, data_dir / "w.log"):
+            for phase in ("learn", "tampered"):
+                if phase == "tampered":
+                    _tamper_the_cameras(url, ids, plan, bases)
+                since = datetime.now(UTC)
+                sent = _sweep_now(url)
+                checked = _wait_checked(url, cameras, since, time.monotonic() + 900)
+                wall = time.perf_counter() - sent
+                note(f"sweep '{phase}': {checked}/{cameras} cameras checked in {wall:.1f} s")
+                result[f"sweep_{phase}"] = {
+                    "checked": checked,
+                    "wall_s": round(wall, 2),
+                    "cameras_per_s": round(checked / wall, 1),
+                }
+            result["detection"] = _detection(url, ids, plan)
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--onvif", type=int, default=100, help="simulated ONVIF devices")
@@ -365,15 +530,26 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=10.0, help="per camera call, seconds")
     parser.add_argument("--hub", action="store_true", help="also probe through API and worker")
     parser.add_argument("--workers", type=int, default=2, help="`c4hub worker --concurrency`")
+    parser.add_argument("--sweep", type=int, default=1000, help="cameras in the health sweep")
+    parser.add_argument("--batch", type=int, default=50, help="cameras per health task")
+    parser.add_argument("--rtsp-servers", type=int, default=4, help="servers for the sweep")
+    parser.add_argument("--no-probes", action="store_true", help="only the health sweep")
     args = parser.parse_args()
-    if args.onvif + args.rtsp == 0:
+    if args.onvif + args.rtsp == 0 and not args.no_probes:
         parser.error("give at least one camera (--onvif N or --rtsp N)")
     result: dict[str, Any] = {}
-    with simulated_endpoints(args.onvif, args.rtsp) as endpoints:
-        note(f"{args.onvif} ONVIF devices and {args.rtsp} RTSP cameras are up")
-        result["probes"] = bench_probes(endpoints, args.concurrency, args.timeout)
-        if args.hub:
-            result["probes_through_hub"] = bench_hub_probes(endpoints, args.workers, args.timeout)
+    if not args.no_probes:
+        with simulated_endpoints(args.onvif, args.rtsp) as endpoints:
+            note(f"{args.onvif} ONVIF devices and {args.rtsp} RTSP cameras are up")
+            result["probes"] = bench_probes(endpoints, args.concurrency, args.timeout)
+            if args.hub:
+                result["probes_through_hub"] = bench_hub_probes(
+                    endpoints, args.workers, args.timeout
+                )
+    if args.sweep:
+        result["health_sweep"] = bench_health_sweep(
+            args.sweep, args.workers, args.batch, args.rtsp_servers
+        )
     print(json.dumps(result, indent=2))
     return 0
 

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -84,6 +85,9 @@ def run_checks(ids: list[uuid.UUID], ctx: HealthContext) -> list[Outcome]:
 
 
 async def _check_all(plans: list[Plan], ctx: HealthContext) -> list[Outcome]:
+    # Adapters decode in threads (asyncio.to_thread): one per check in flight, or the default
+    # pool (CPUs + 4) would let only a handful of a batch's checks run at once.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max(len(plans), 1)))
     return list(
         await asyncio.gather(*(run_check(p, ctx.adapters, ctx.frames, ctx.clock) for p in plans))
     )
