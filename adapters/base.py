@@ -4,12 +4,13 @@ Adapters never import `hub`: they take a `Target`, return `schemas` values, rais
 `AdapterError`, and hand events to the `EventSink` they are given.
 """
 
+import errno
 import math
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, Self, runtime_checkable
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import numpy as np
 import numpy.typing as npt
@@ -82,6 +83,37 @@ class Target:
     def redact(self, text: str) -> str:
         """`text` safe to log or return: URI credentials and this target's password masked."""
         return redact(text, (self.password,))
+
+    def with_userinfo(self, uri: str) -> str:
+        """`uri` with this target's credentials as percent-encoded userinfo, for libraries that
+        only take credentials in the URL (FFmpeg, libVLC). Never log the result."""
+        if not self.has_credentials:
+            return uri
+        parts = urlsplit(uri)
+        userinfo = quote(self.username or "", safe="")
+        if self.password is not None:
+            userinfo += ":" + quote(self.password, safe="")
+        return urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}"))
+
+    @property
+    def secrets(self) -> tuple[str | None, ...]:
+        """The password, raw and as `with_userinfo` percent-encodes it: what to redact."""
+        password = self.password
+        return (password, quote(password, safe="") if password else None)
+
+
+def is_refused(exc: BaseException) -> bool:
+    """Whether `exc` or an exception it arose from is a refused connection."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError) or (
+            isinstance(current, OSError) and current.errno == errno.ECONNREFUSED
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 class AdapterError(Exception):

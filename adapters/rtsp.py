@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Final, Literal, TypeVar, cast
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import av
 import av.error
@@ -139,7 +139,7 @@ class RtspAdapter:
         started = time.monotonic()
         try:
             return av.open(
-                _media_url(target),
+                target.with_userinfo(_uri(target)),
                 options=options,
                 timeout=cast(tuple[int, int], (open_timeout, target.timeout_s)),
             )
@@ -154,10 +154,10 @@ async def _bounded(work: Callable[[], T], target: Target, seconds: float) -> T:
     except TimeoutError:
         raise Timeout(
             f"RTSP {_uri(target)}: no answer within {seconds + GRACE_S:g} s",
-            secrets=_secrets(target),
+            secrets=target.secrets,
         ) from None
     except AdapterError as exc:
-        raise type(exc)(exc.message, secrets=_secrets(target)) from None
+        raise type(exc)(exc.message, secrets=target.secrets) from None
 
 
 def _video_stream(container: InputContainer, target: Target) -> av.VideoStream:
@@ -225,31 +225,13 @@ def _uri(target: Target) -> str:
     return f"rtsp://{target.host}:{target.port or DEFAULT_PORT}/"
 
 
-def _media_url(target: Target) -> str:
-    """The URI handed to FFmpeg: the target's, with its credentials as userinfo."""
-    uri = _uri(target)
-    if not target.has_credentials:
-        return uri
-    parts = urlsplit(uri)
-    userinfo = quote(target.username or "", safe="")
-    if target.password is not None:
-        userinfo += ":" + quote(target.password, safe="")
-    return urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}"))
-
-
-def _secrets(target: Target) -> tuple[str | None, ...]:
-    """The password, raw and as it appears percent-encoded in the URL handed to FFmpeg."""
-    password = target.password
-    return (password, quote(password, safe="") if password else None)
-
-
 def _error(
     exc: BaseException, target: Target, action: str, timed_out: bool = False
 ) -> AdapterError:
     """The AdapterError for an FFmpeg failure; never repeats FFmpeg's text with the URL."""
     where = f"RTSP {_uri(target)}"
     reason = getattr(exc, "strerror", None) or type(exc).__name__
-    secrets = _secrets(target)
+    secrets = target.secrets
     if isinstance(exc, av.error.HTTPNotFoundError):
         return StreamNotFound(f"{where}: the server answered 404 Not Found", secrets=secrets)
     if isinstance(exc, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError):

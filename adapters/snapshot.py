@@ -25,7 +25,6 @@ userinfo) and are redacted with the password.
 """
 
 import asyncio
-import errno
 import time
 from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager
@@ -49,6 +48,7 @@ from adapters.base import (
     Target,
     Timeout,
     Unreachable,
+    is_refused,
 )
 from schemas.adapters import CameraDescription, Capability, StreamProfile, StreamRole
 from schemas.enums import AdapterKind
@@ -258,7 +258,7 @@ def http_error(exc: httpx.HTTPError, target: Target, uri: str) -> AdapterError:
     if isinstance(exc, httpx.TimeoutException):
         return Timeout(f"{where}: no answer within {target.timeout_s:g} s", secrets=secrets)
     if isinstance(exc, httpx.ConnectError):
-        if _refused(exc):
+        if is_refused(exc):
             return ConnectionRefused(f"{where}: connection refused", secrets=secrets)
         return Unreachable(f"{where}: the host cannot be reached", secrets=secrets)
     if isinstance(exc, httpx.TooManyRedirects):
@@ -285,17 +285,3 @@ def _too_large(target: Target, uri: str, max_bytes: int) -> ProtocolError:
     return ProtocolError(
         f"HTTP {uri}: the answer is larger than {max_bytes} bytes", secrets=(target.password,)
     )
-
-
-def _refused(exc: BaseException) -> bool:
-    """Whether `exc` or an exception it arose from is a refused connection."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ConnectionRefusedError) or (
-            isinstance(current, OSError) and current.errno == errno.ECONNREFUSED
-        ):
-            return True
-        current = current.__cause__ or current.__context__
-    return False

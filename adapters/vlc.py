@@ -43,7 +43,7 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final, TypeVar
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import av
 import httpx
@@ -187,7 +187,7 @@ class VlcAdapter:
 
     async def _bounded(self, work: Callable[[float], T], target: Target, seconds: float) -> T:
         uri = source_uri(target)
-        secrets = _secrets(target)
+        secrets = target.secrets
         if urlsplit(uri).scheme.lower() in RTSP_SCHEMES and rtsp_support() is False:
             raise NotSupported(f"{uri}: {NO_RTSP}", secrets=secrets)
         deadline = time.monotonic() + seconds
@@ -245,7 +245,7 @@ class VlcAdapter:
         uri = source_uri(target)
         return _Capture(
             instance,
-            _media_url(target),
+            target.with_userinfo(source_uri(target)),
             uri,
             self._sizes.get(uri),
             keep,
@@ -511,20 +511,3 @@ def source_uri(target: Target) -> str:
         return target.uri
     port = f":{target.port}" if target.port else ""
     return f"http://{target.host}{port}/"
-
-
-def _media_url(target: Target) -> str:
-    """The URL handed to libVLC: the target's, with its credentials as userinfo."""
-    uri = source_uri(target)
-    if not target.has_credentials:
-        return uri
-    parts = urlsplit(uri)
-    userinfo = quote(target.username or "", safe="")
-    if target.password is not None:
-        userinfo += ":" + quote(target.password, safe="")
-    return urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}"))
-
-
-def _secrets(target: Target) -> tuple[str | None, ...]:
-    password = target.password
-    return (password, quote(password, safe="") if password else None)

@@ -26,7 +26,6 @@ Core, 3.3), since such cameras cannot tell their subscriptions apart without the
 import asyncio
 import base64
 import contextlib
-import errno
 import hashlib
 import logging
 import math
@@ -53,6 +52,7 @@ from adapters.base import (
     Target,
     Timeout,
     Unreachable,
+    is_refused,
 )
 from adapters.onvif.device import DEVICE_PATH, device_service_url
 from adapters.onvif.notifications import parse_pull_messages
@@ -318,7 +318,7 @@ class PullPointSubscription:
         except (TimeoutError, httpx.TimeoutException):
             raise Timeout(f"{where}: no answer within {limit:g} s") from None
         except httpx.ConnectError as exc:
-            if _refused(exc):
+            if is_refused(exc):
                 raise ConnectionRefused(f"{where}: connection refused") from None
             raise Unreachable(f"{where}: the host cannot be reached") from None
         except httpx.HTTPError as exc:
@@ -407,20 +407,6 @@ def _reference_headers(parameters: Element | None) -> str:
         block.tail = None  # the camera's indentation is not part of the parameter
         blocks.append(tostring(block, encoding="unicode"))
     return "".join(blocks)
-
-
-def _refused(exc: BaseException) -> bool:
-    """Whether `exc` or an exception it arose from is a refused connection."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ConnectionRefusedError) or (
-            isinstance(current, OSError) and current.errno == errno.ECONNREFUSED
-        ):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
 
 
 def _duration(seconds: float) -> str:

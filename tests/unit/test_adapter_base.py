@@ -10,6 +10,7 @@ from adapters.base import (
     Target,
     Timeout,
     Unreachable,
+    is_refused,
 )
 from adapters.redaction import redact, split_userinfo
 
@@ -142,3 +143,22 @@ def test_adapter_error_message_is_redacted() -> None:
     )
     assert SECRET not in error.message and SECRET not in str(error)
     assert error.message == "DESCRIBE rtsp://***@10.0.0.5/bad answered 404 (user admin, ***)"
+
+
+def test_with_userinfo_percent_encodes_the_credentials_and_secrets_cover_both_forms() -> None:
+    target = Target(host="cam.local", username="op@x", password="pa:ss/w%rd")
+    url = target.with_userinfo("rtsp://cam.local:554/main")
+    assert url == "rtsp://op%40x:pa%3Ass%2Fw%25rd@cam.local:554/main"
+    assert target.secrets == ("pa:ss/w%rd", "pa%3Ass%2Fw%25rd")
+    assert Target(host="cam.local").with_userinfo("rtsp://cam.local/") == "rtsp://cam.local/"
+
+
+def test_is_refused_follows_the_chain_of_causes() -> None:
+    try:
+        try:
+            raise ConnectionRefusedError(111, "refused")
+        except ConnectionRefusedError as inner:
+            raise RuntimeError("wrapped") from inner
+    except RuntimeError as outer:
+        assert is_refused(outer)
+    assert not is_refused(TimeoutError("slow"))
