@@ -65,7 +65,7 @@ from schemas.camera import CameraCreate
 from schemas.enums import Role
 from schemas.organization import OrganizationCreate
 from tests.fixtures.rtsp_server import SOURCE, rtsp_server, served_videos
-from tests.support import free_port, fresh_database, served_node
+from tests.support import c4hub_processes, free_port, fresh_database, served_node
 
 USERNAME = "admin"
 PASSWORD = "bench-Secret-1"  # the recorded devices accept any credentials
@@ -286,19 +286,9 @@ def _seed(url: str, key: str, endpoints: Endpoints) -> tuple[list[str], str, str
 
 @contextmanager
 def _worker(env: dict[str, str], workers: int, log: Path) -> Iterator[None]:
-    c4hub = str(Path(sys.executable).parent / "c4hub")
-    command = [c4hub, "worker", "--concurrency", str(workers), "--loglevel", "warning"]
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    try:
+    command = ["worker", "--concurrency", str(workers), "--loglevel", "warning"]
+    with c4hub_processes([command], env, log):
         yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def post(client: httpx.Client, camera_id: str) -> str:

@@ -26,6 +26,34 @@ SHARED = Path(os.environ.get("C4HUB_SHARED_DIR", Path(__file__).resolve().parent
 DATA = SHARED / "data"
 
 
+C4HUB = str(Path(sys.executable).parent / "c4hub")
+
+
+@contextmanager
+def c4hub_processes(commands: list[list[str]], env: dict[str, str], log: Path) -> Iterator[None]:
+    """`c4hub` sub-commands (e.g. ["worker", "--beat"]) as processes of their own, all writing
+    to `log`, for the duration of the block; stopped with SIGTERM (SIGKILL after 15 s)."""
+    with log.open("wb") as sink:
+        processes = [
+            subprocess.Popen([C4HUB, *command], env=env, stdout=sink, stderr=subprocess.STDOUT)
+            for command in commands
+        ]
+    try:
+        yield
+    finally:
+        for process in processes:
+            stop(process)
+
+
+def stop(process: "subprocess.Popen[bytes]", grace_s: float = 15.0) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _admin_dsn() -> str:
     return SERVER_URL.replace("postgresql+psycopg://", "postgresql://")
 

@@ -3,8 +3,6 @@ beside a plain worker, as docker/compose.yaml runs them) sends the sweep through
 schedule, the worker checks the cameras against a real RTSP server, and the API shows it."""
 
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -26,7 +24,7 @@ from schemas.camera import CameraCreate
 from schemas.enums import Role
 from schemas.organization import OrganizationCreate
 from tests.fixtures.rtsp_server import PASSWORD, USERNAME, rtsp_private_url
-from tests.support import free_port, fresh_database, live_node
+from tests.support import c4hub_processes, free_port, fresh_database, live_node
 
 __all__ = ["rtsp_private_url"]  # the fixture, used by name below
 
@@ -74,9 +72,8 @@ def _wait_for_checks(base: str, headers: dict[str, str], ids: dict[str, str]) ->
     return found
 
 
-C4HUB = str(Path(sys.executable).parent / "c4hub")
-EMBEDDED = [[C4HUB, "worker", "--beat", "--concurrency", "1"]]
-SEPARATE = [[C4HUB, "beat"], [C4HUB, "worker", "--concurrency", "1"]]
+EMBEDDED = [["worker", "--beat", "--concurrency", "1"]]
+SEPARATE = [["beat"], ["worker", "--concurrency", "1"]]
 
 
 @pytest.mark.slow
@@ -100,24 +97,10 @@ def test_the_scheduled_sweep_checks_cameras_and_the_api_shows_it(
         "C4HUB_HEALTH_TIMEOUT_S": "10",
     }
     log_path = data_dir / "worker.log"
-    with log_path.open("wb") as sink:
-        processes = [
-            subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-            for command in commands
-        ]
     settings = Settings(database_url=node_database, data_dir=data_dir, secret_key=key)
     headers = {"Authorization": f"Bearer {token}"}
-    try:
-        with live_node(settings) as base:
-            health = _wait_for_checks(base, headers, ids)
-    finally:
-        for process in processes:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with c4hub_processes(commands, env, log_path), live_node(settings) as base:
+        health = _wait_for_checks(base, headers, ids)
     log_text = log_path.read_text(errors="replace")
     live, dead = health["live"], health["dead"]
     assert live["last_check"] is not None, log_text[-3000:]

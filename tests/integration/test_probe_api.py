@@ -2,8 +2,6 @@
 end to end through RabbitMQ and a real `c4hub worker` against the real RTSP adapter."""
 
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -28,7 +26,7 @@ from hub.settings import Settings
 from schemas.camera import CameraCreate
 from schemas.enums import CameraStatus, Role
 from schemas.organization import OrganizationCreate
-from tests.support import free_port, fresh_database, live_node
+from tests.support import c4hub_processes, free_port, fresh_database, live_node
 
 Headers = dict[str, str]
 PASSWORD = "pa55-never-shown"
@@ -173,32 +171,18 @@ def test_probe_of_a_closed_port_fails_refused_through_a_real_worker(node_databas
         "C4HUB_PROBE_TIMEOUT_S": "3",
     }
     log_path = data_dir / "worker.log"
-    with log_path.open("wb") as sink:
-        worker = subprocess.Popen(
-            [str(Path(sys.executable).parent / "c4hub"), "worker", "--concurrency", "1"],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
     settings = Settings(database_url=node_database, data_dir=data_dir, secret_key=key)
     headers = {"Authorization": f"Bearer {token}"}
-    try:
-        with live_node(settings) as base:
-            r = httpx.post(f"{base}/api/v1/cameras/{camera_id}/probe", headers=headers)
-            assert r.status_code == 202, r.text
-            job = r.json()
-            deadline = time.monotonic() + 15
-            while job["state"] in ("queued", "running") and time.monotonic() < deadline:
-                time.sleep(0.2)
-                job = httpx.get(base + r.headers["location"], headers=headers).json()
-            cam = httpx.get(f"{base}/api/v1/cameras/{camera_id}", headers=headers).json()
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+    worker = [["worker", "--concurrency", "1"]]
+    with c4hub_processes(worker, env, log_path), live_node(settings) as base:
+        r = httpx.post(f"{base}/api/v1/cameras/{camera_id}/probe", headers=headers)
+        assert r.status_code == 202, r.text
+        job = r.json()
+        deadline = time.monotonic() + 15
+        while job["state"] in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.2)
+            job = httpx.get(base + r.headers["location"], headers=headers).json()
+        cam = httpx.get(f"{base}/api/v1/cameras/{camera_id}", headers=headers).json()
     log_text = log_path.read_text(errors="replace")
     assert job["state"] == "failed", (job, log_text[-2000:])
     assert job["error_code"] == "connection_refused"

@@ -3,8 +3,6 @@ worker` over RabbitMQ against a real ONVIF device (ipycam on loopback), and the 
 rewritten from what the device said; a wrong password fails the job without leaking it."""
 
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -26,7 +24,7 @@ from hub.settings import Settings
 from schemas.enums import Role
 from schemas.organization import OrganizationCreate
 from tests.fixtures.onvif_servers import Ipycam, ipycam_camera
-from tests.support import fresh_database, live_node
+from tests.support import c4hub_processes, fresh_database, live_node
 
 USERNAME = "operator"
 PASSWORD = "Pa55:w@rd/Worker!"  # URI-special characters, so a leak through a URL would show
@@ -69,20 +67,8 @@ def _worker(url: str, key: str, data_dir: Path) -> Iterator[Path]:
         "C4HUB_PROBE_TIMEOUT_S": "10",
     }
     log = data_dir / "worker.log"
-    command = [str(Path(sys.executable).parent / "c4hub"), "worker", "--concurrency", "1"]
-    with log.open("wb") as sink:
-        worker = subprocess.Popen(
-            [*command, "--loglevel", "debug"], env=env, stdout=sink, stderr=subprocess.STDOUT
-        )
-    try:
+    with c4hub_processes([["worker", "--concurrency", "1", "--loglevel", "debug"]], env, log):
         yield log
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
 
 
 @pytest.fixture(scope="module")
