@@ -34,8 +34,9 @@ def compose_config() -> dict[str, Any]:
 def test_compose_defines_the_node_services() -> None:
     services = compose_config()["services"]
 
-    assert {"postgis", "rabbitmq", "api", "worker", "beat"} <= set(services)
+    assert {"postgis", "rabbitmq", "api", "worker", "beat", "events"} <= set(services)
     assert services["beat"]["command"] == ["c4hub", "beat"]
+    assert services["events"]["command"] == ["c4hub", "events", "run"]
     assert services["postgis"]["image"].startswith("postgis/postgis:15-")
     assert "healthcheck" in services["postgis"]
     assert "healthcheck" in services["rabbitmq"]
