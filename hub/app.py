@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from adapters.registry import AdapterRegistry
 from hub import liveness
 from hub.auth.service import PrincipalCache
 from hub.db import make_engine, make_sessionmaker
@@ -16,6 +17,7 @@ from hub.ogc.router import router as ogc_router
 from hub.registry.probe_router import probe_router
 from hub.registry.router import cameras_router, organizations_router
 from hub.registry.secrets import CredentialBox
+from hub.registry.snapshot_router import snapshot_router
 from hub.settings import Settings
 from schemas.problem import Problem
 
@@ -35,12 +37,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.credential_box = CredentialBox(credential_key(settings))
+    app.state.adapters = AdapterRegistry.installed()  # loaded on first use, per adapter
     app.state.principals = PrincipalCache()
     install_handlers(app)
     app.include_router(liveness.router)
     app.include_router(organizations_router, prefix="/api/v1")
     app.include_router(cameras_router, prefix="/api/v1")
     app.include_router(probe_router, prefix="/api/v1")
+    app.include_router(snapshot_router, prefix="/api/v1")
     app.include_router(health_router, prefix="/api/v1")
     app.include_router(enrolments_router, prefix="/api/v1")
     app.include_router(events_router, prefix="/api/v1")

@@ -106,6 +106,11 @@ class _CameraFields(BaseModel):
     install_year: InstallYear | None = None
     stream_uri: StreamUri | None = None
     snapshot_uri: StreamUri | None = None
+    device_uri: StreamUri | None = Field(
+        default=None,
+        description="ONVIF device service URL (http://host:port/onvif/device_service); "
+        "with adapter onvif, an http(s) stream_uri given without it is taken as this",
+    )
     last_seen_at: Timestamp | None = None
     retention_days: RetentionDays | None = None
 
@@ -167,6 +172,10 @@ class Camera(BaseModel):
     adapter: AdapterKind
     stream_uri: str | None
     snapshot_uri: str | None
+    device_uri: str | None = Field(
+        description="ONVIF device service URL. For enrolled (private) cameras the addresses "
+        "are shown to the owning business only"
+    )
     has_credentials: bool
     status: CameraStatus
     last_seen_at: datetime | None

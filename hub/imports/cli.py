@@ -153,7 +153,7 @@ def cameras(
                       means "not reported" and is stored as unknown)
       any other field by its own name: purpose, legal_basis, heading_deg,
       fov_deg, range_m, mount_height_m, ptz, vendor, model, firmware,
-      install_year, ai_capable, adapter, stream_uri, snapshot_uri, status,
+      install_year, ai_capable, adapter, stream_uri, snapshot_uri, device_uri, status,
       last_seen_at, tags (separated by ;)
 
     --map FIELD=COLUMN reads a field from the column you name. Other columns

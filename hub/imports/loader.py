@@ -84,6 +84,7 @@ COPY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("adapter", "text"),
     ("stream_uri", "text"),
     ("snapshot_uri", "text"),
+    ("device_uri", "text"),
     ("status", "text"),
     ("last_seen_at", "timestamptz"),
     ("retention_days", "int4"),

@@ -52,6 +52,7 @@ class CameraRow(NamedTuple):
     adapter: str
     stream_uri: str | None
     snapshot_uri: str | None
+    device_uri: str | None
     status: str
     last_seen_at: datetime | None
     retention_days: int | None
@@ -398,6 +399,7 @@ PARSERS: dict[str, Parser] = {
     "adapter": _choice(AdapterKind),
     "stream_uri": parse_uri,
     "snapshot_uri": parse_uri,
+    "device_uri": parse_uri,
     "status": _choice(CameraStatus),
     "last_seen_at": parse_datetime,
     "retention_days": _bounded(parse_integer, 0, 3650),

@@ -15,6 +15,7 @@ from sqlalchemy.orm import QueryableAttribute, Session
 
 from hub.ogc.collections import Collection
 from hub.ogc.params import ItemsQuery
+from hub.registry.consent import on_map
 from hub.registry.models import Camera, Organization
 from hub.registry.params import BBox
 
@@ -41,6 +42,8 @@ class Source:
     filters: Mapping[str, Callable[[Any], Condition]]
     # /req/core/fc-bbox-response: bbox also matches features without a geometry.
     bbox_keeps_null: bool = False
+    # Cameras: those whose enrolment keeps them off the map are shown to their owner only.
+    consented: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ SOURCES: dict[str, Source] = {
         table=Camera.__table__,
         base=(),
         filters=_CAMERA_FILTERS,
+        consented=True,
     ),
     "camera-fov": Source(
         key=Camera.id,
@@ -121,6 +125,7 @@ SOURCES: dict[str, Source] = {
         table=Camera.__table__,
         base=(Camera.fov.is_not(None),),
         filters=_CAMERA_FILTERS,
+        consented=True,
     ),
     "organizations": Source(
         key=Organization.id,
@@ -149,6 +154,8 @@ def _bbox(source: Source, bbox: BBox) -> Condition:
 
 def _conditions(source: Source, q: ItemsQuery, scope: uuid.UUID | None) -> list[Condition]:
     conds = list(source.base)
+    if source.consented:
+        conds.extend(on_map(scope))
     if scope is not None:
         conds.append(source.scope == scope)
     if q.bbox is not None:

@@ -14,7 +14,9 @@ from hub.registry.convert import point_of
 from hub.registry.fov import fov_ring, point_wkt, ring_wkt
 from hub.registry.models import Camera, Organization
 from hub.registry.secrets import CredentialBox, PlainCredentials
+from hub.registry.targets import is_http
 from schemas.camera import CameraCreate, CameraUpdate, Credentials
+from schemas.enums import AdapterKind
 
 # Fields that may not be cleared with null on update: the column has no "unknown" state.
 _REQUIRED = {
@@ -65,6 +67,15 @@ def _unique_external_id(session: Session, external_id: str | None) -> Iterator[N
         ) from None
 
 
+def keep_device_service(camera: Camera) -> None:
+    """An ONVIF camera given its device service URL as stream_uri also gets it as device_uri:
+    a probe replaces stream_uri with the RTSP stream, and the device service must outlive
+    that. stream_uri keeps the URL until then (enrolment and event intake read it)."""
+    onvif = camera.adapter is AdapterKind.ONVIF
+    if onvif and camera.device_uri is None and is_http(camera.stream_uri):
+        camera.device_uri = camera.stream_uri
+
+
 def create_camera(
     session: Session, box: CredentialBox, data: CameraCreate, owner_id: uuid.UUID
 ) -> Camera:
@@ -79,6 +90,7 @@ def create_camera(
         credentials_sealed=_seal(box, data.credentials),
         **fields,
     )
+    keep_device_service(camera)
     with _unique_external_id(session, data.external_id):
         session.add(camera)
     session.refresh(camera)
@@ -102,6 +114,7 @@ def update_camera(
             setattr(camera, field, value)
         if data.location is not None:
             camera.location = point_wkt(lon, lat)  # type: ignore[assignment]
+        keep_device_service(camera)
         if "credentials" in data.model_fields_set:
             camera.credentials_sealed = _seal(box, data.credentials)
         if _FOV_INPUTS.intersection(data.model_fields_set):

@@ -80,6 +80,8 @@ class Camera(Base):
     adapter: Mapped[AdapterKind] = mapped_column(str_enum(AdapterKind, "adapter_kind"))
     stream_uri: Mapped[str | None] = mapped_column(Text)
     snapshot_uri: Mapped[str | None] = mapped_column(Text)
+    # The ONVIF device service URL: probes and events go there, whatever stream_uri becomes.
+    device_uri: Mapped[str | None] = mapped_column(Text)
     credentials_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     status: Mapped[CameraStatus] = mapped_column(str_enum(CameraStatus, "camera_status"))
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -88,8 +88,10 @@ def create_job(session: Session, camera: Camera) -> ProbeJob:
     """A queued job for `camera`; refused when the camera has nothing to probe."""
     if camera.adapter is AdapterKind.NONE:
         raise Conflict("The camera's adapter is none (inventory only); set one to probe it.")
-    if not (camera.stream_uri or camera.snapshot_uri):
-        raise Conflict("The camera has no address (stream_uri or snapshot_uri) to probe.")
+    if not (camera.stream_uri or camera.snapshot_uri or camera.device_uri):
+        raise Conflict(
+            "The camera has no address (stream_uri, snapshot_uri or device_uri) to probe."
+        )
     job = ProbeJob(id=uuid.uuid4(), camera_id=camera.id, state=ProbeState.QUEUED, attempts=0)
     session.add(job)
     session.flush()

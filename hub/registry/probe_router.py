@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Response
 
 from hub.deps import WRITERS, PrincipalDep, SessionDep, require
+from hub.enrolment.rules import Use
 from hub.errors import ProblemError, problem_responses
-from hub.registry import cameras as camera_service
+from hub.registry import consent
 from hub.registry import probe as probe_service
 from hub.registry.probe import ProbeJobOut, ProbeState, job_out
 from hub.registry.tasks import probe_camera as probe_task
@@ -48,10 +49,12 @@ def probe_camera(
 
     A worker asks the camera who it is and what it offers through the camera's adapter, then
     writes vendor, model, firmware, streams, snapshot URI, PTZ and status into the record.
-    409 when the camera's adapter is `none` or it has no address.
+    409 when the camera's adapter is `none` or it has no address; 403 when the camera is
+    enrolled and its consent does not allow probes (registry_only, withdrawn).
     """
     require(principal, WRITERS, "probe cameras")
-    camera = camera_service.get_camera(session, camera_id, principal.org_scope)
+    camera = consent.visible_camera(session, camera_id, principal.org_scope)
+    consent.require_use(session, camera, Use.PROBE, "probing it")
     job = probe_service.create_job(session, camera)
     # Committed before it is sent, so the worker always finds the job it is given.
     session.commit()

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Numeric,
     Text,
     bindparam,
+    case,
     cast,
     func,
     literal_column,
@@ -18,9 +19,11 @@ from sqlalchemy import (
     select,
     tuple_,
 )
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hub.errors import Invalid, NotFound
+from hub.registry.consent import addresses_shown, on_map
 from hub.registry.models import Camera, Organization
 from hub.registry.organizations import get_organization
 from hub.registry.params import BBox, decode_cursor, encode_cursor
@@ -80,7 +83,7 @@ _LOCATION_GEOG = func.geography(Camera.location)
 
 
 def _filters(q: CameraQuery, scope: uuid.UUID | None) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = []
+    conds: list[ColumnElement[bool]] = on_map(scope)
     if scope is not None:
         conds.append(Camera.owner_id == scope)
     if q.bbox is not None:
@@ -124,6 +127,14 @@ def _json_object(fields: dict[str, Any]) -> ColumnElement[Any]:
     return func.json_build_object(*(part for k, v in fields.items() for part in (_key(k), v)))
 
 
+# Who reads the document: an enrolled camera's addresses are shown to its owner only.
+_VIEWER = bindparam("viewer", type_=UUID)
+
+
+def _address(column: InstrumentedAttribute[str | None]) -> ColumnElement[Any]:
+    return case((addresses_shown(_VIEWER), column), else_=null())
+
+
 def _camera_fields(distance: ColumnElement[Any]) -> dict[str, Any]:
     c = Camera
     point = func.json_build_array(func.ST_X(c.location), func.ST_Y(c.location))
@@ -146,8 +157,9 @@ def _camera_fields(distance: ColumnElement[Any]) -> dict[str, Any]:
         "install_year": c.install_year,
         "ai_capable": c.ai_capable,
         "adapter": c.adapter,
-        "stream_uri": c.stream_uri,
-        "snapshot_uri": c.snapshot_uri,
+        "stream_uri": _address(c.stream_uri),
+        "snapshot_uri": _address(c.snapshot_uri),
+        "device_uri": _address(c.device_uri),
         "has_credentials": c.credentials_sealed.is_not(None),
         "status": c.status,
         "last_seen_at": c.last_seen_at,
@@ -188,11 +200,12 @@ _DOCUMENTS = {
 def camera_document_by_id(
     session: Session, camera_id: uuid.UUID, scope: uuid.UUID | None, *, feature: bool = False
 ) -> str:
-    """One camera's JSON; outside the caller's scope it does not exist for them."""
-    stmt = select(_DOCUMENTS[feature, False]).where(Camera.id == camera_id)
+    """One camera's JSON; outside the caller's scope, or off the map, it does not exist for
+    them. `scope` is also the viewer the addresses are shown to (see consent)."""
+    stmt = select(_DOCUMENTS[feature, False]).where(Camera.id == camera_id, *on_map(scope))
     if scope is not None:
         stmt = stmt.where(Camera.owner_id == scope)
-    doc = session.scalar(stmt)
+    doc = session.scalar(stmt, {"viewer": scope})
     if doc is None:
         raise NotFound("Camera", camera_id)
     return doc
@@ -205,7 +218,9 @@ def search(
     q = resolve(session, q)
     # With both nearest and near, distance is measured from `nearest`: k nearest within radius.
     point = q.nearest or q.near
-    params = {"origin": _point_ewkt(*point)} if point else {}
+    params: dict[str, Any] = {"viewer": scope}
+    if point:
+        params["origin"] = _point_ewkt(*point)
     stmt = select(_DOCUMENTS[features, point is not None], Camera.id)
     stmt = stmt.where(*_filters(q, scope))
     if q.nearest is not None:

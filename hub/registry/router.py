@@ -11,6 +11,7 @@ from hub.auth.service import Principal
 from hub.deps import WRITERS, BoxDep, PrincipalDep, SessionDep, require
 from hub.errors import Forbidden, Invalid, NotFound, problem_responses
 from hub.registry import cameras as camera_service
+from hub.registry import consent
 from hub.registry import organizations as org_service
 from hub.registry.convert import organization_out
 from hub.registry.models import Organization as OrgRow
@@ -267,7 +268,7 @@ def create_camera(
     require(principal, WRITERS, "register cameras")
     camera = camera_service.create_camera(session, box, data, _owner_for(principal, data.owner_id))
     session.commit()
-    return _camera_response(request, session, camera.id, None, 201)
+    return _camera_response(request, session, camera.id, principal.org_scope, 201)
 
 
 @cameras_router.get("/{camera_id:uuid}", response_model=Camera, responses=ONE_RESPONSES)
@@ -287,12 +288,13 @@ def update_camera(
     principal: PrincipalDep,
 ) -> Response:
     require(principal, WRITERS, "change cameras")
-    camera = camera_service.get_camera(session, camera_id, principal.org_scope)
+    camera = consent.visible_camera(session, camera_id, principal.org_scope)
+    consent.refuse_change_after_consent_ended(session, camera_id)
     if data.owner_id is not None:
         _owner_for(principal, data.owner_id)
     camera_service.update_camera(session, box, camera, data)
     session.commit()
-    return _camera_response(request, session, camera_id, None)
+    return _camera_response(request, session, camera_id, principal.org_scope)
 
 
 @cameras_router.delete("/{camera_id:uuid}", status_code=204)

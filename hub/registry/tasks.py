@@ -17,7 +17,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from urllib.parse import urlsplit
 
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import OperationalError
@@ -27,11 +26,12 @@ from adapters.base import AdapterError, Target
 from adapters.registry import AdapterLoadError, AdapterRegistry, UnknownAdapter
 from hub.db import make_engine, make_sessionmaker, session_scope
 from hub.keys import credential_key
-from hub.registry.cameras import footprint_wkt
+from hub.registry.cameras import footprint_wkt, keep_device_service
 from hub.registry.convert import point_of
 from hub.registry.models import Camera
 from hub.registry.probe import FINISHED, ProbeJob, ProbeState
 from hub.registry.secrets import CredentialBox
+from hub.registry.targets import Address, target_for
 from hub.settings import get_settings
 from hub.worker import celery_app
 from schemas.adapters import CameraDescription
@@ -57,13 +57,6 @@ class Failure:
     message: str
 
 
-@dataclass(frozen=True)
-class _Claim:
-    adapter: AdapterKind
-    address: str
-    sealed: bytes | None
-
-
 def run_probe(job_id: uuid.UUID, ctx: ProbeContext) -> ProbeState | None:
     """Probe the job's camera and record the outcome; the job's final state, or None if the
     job no longer exists. A finished job is left alone, so a redelivered message is harmless.
@@ -82,7 +75,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _claim(job_id: uuid.UUID, ctx: ProbeContext) -> _Claim | ProbeState | None:
+def _claim(job_id: uuid.UUID, ctx: ProbeContext) -> Address | ProbeState | None:
     with session_scope(ctx.sessions) as session:
         job = session.get(ProbeJob, job_id, with_for_update=True)
         if job is None:
@@ -95,27 +88,22 @@ def _claim(job_id: uuid.UUID, ctx: ProbeContext) -> _Claim | ProbeState | None:
         job.state = ProbeState.RUNNING
         job.started_at = _now()
         job.attempts += 1
-        return _Claim(
+        return Address(
             adapter=camera.adapter,
-            address=camera.stream_uri or camera.snapshot_uri or "",
+            stream_uri=camera.stream_uri,
+            snapshot_uri=camera.snapshot_uri,
+            device_uri=camera.device_uri,
             sealed=camera.credentials_sealed,
         )
 
 
-def _target(claim: _Claim, ctx: ProbeContext) -> Target:
-    """Where to probe. ONVIF talks to the device service on the host of the camera's stream
-    (or the stream URI itself when it is the http(s) device-service URL)."""
+def _target(claim: Address, ctx: ProbeContext) -> Target:
+    """Where to probe: see hub.registry.targets (ONVIF goes to the device service)."""
     creds = ctx.box.open(claim.sealed) if claim.sealed else None
-    username = creds.username if creds else None
-    password = creds.password if creds else None
-    address = claim.address
-    if claim.adapter is AdapterKind.ONVIF and urlsplit(address).scheme not in ("http", "https"):
-        host = Target.from_uri(address).host
-        return Target(host=host, username=username, password=password, timeout_s=ctx.timeout_s)
-    return Target.from_uri(address, username=username, password=password, timeout_s=ctx.timeout_s)
+    return target_for(claim, creds, ctx.timeout_s)
 
 
-def _probe(claim: _Claim, ctx: ProbeContext) -> CameraDescription | Failure:
+def _probe(claim: Address, ctx: ProbeContext) -> CameraDescription | Failure:
     try:
         adapter = ctx.adapters.create(claim.adapter.value)
     except (UnknownAdapter, AdapterLoadError) as exc:
@@ -168,6 +156,9 @@ def _describe(camera: Camera, found: CameraDescription, seen_at: datetime) -> No
     camera.model = found.model or camera.model
     camera.firmware = found.firmware or camera.firmware
     main = found.main_stream
+    # A device service given as stream_uri is kept before the stream replaces it (cameras
+    # registered before device_uri existed), or the next probe would go to port 80.
+    keep_device_service(camera)
     if main is not None and main.uri is not None:
         camera.stream_uri = main.uri
     if found.snapshot_uri is not None:

@@ -62,5 +62,5 @@ def test_copy_columns_follow_camera_row() -> None:
     # _copy sends row[1:5] after id and owner_id, and row[7:-2] after location
     assert names[2:6] == list(CameraRow._fields[1:5])
     assert names[6] == "location"
-    assert names[7:23] == list(CameraRow._fields[7:-2])
-    assert names[23:] == ["tags", "units", "fov"]
+    assert names[7:24] == list(CameraRow._fields[7:-2])
+    assert names[24:] == ["tags", "units", "fov"]
