@@ -16,11 +16,13 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.base import EventSink, Target
 from adapters.onvif.pullpoint import PullPointSettings, PullPointSubscription
+from hub.enrolment.rules import Use
+from hub.enrolment.service import permits_clause
 from hub.events.publisher import EventPublisher
 from hub.events.writer import EventWriter, WriterSettings
 from hub.registry.models import Camera
@@ -52,12 +54,16 @@ class IntakeContext:
 
 
 def load_feeds(session: Session) -> dict[uuid.UUID, Feed]:
-    """The cameras whose events the node should take in."""
-    stmt = select(Camera.id, Camera.stream_uri, Camera.credentials_sealed).where(
+    """The cameras whose events the node should take in: ONVIF cameras with credentials, at
+    their device service (`device_uri`; cameras registered before it existed: `stream_uri`),
+    and, if enrolled by a business, with consent to be watched (an approved shared tier)."""
+    address = func.coalesce(Camera.device_uri, Camera.stream_uri)
+    stmt = select(Camera.id, address, Camera.credentials_sealed).where(
         Camera.adapter == AdapterKind.ONVIF,
         Camera.status != CameraStatus.DECOMMISSIONED,
-        Camera.stream_uri.is_not(None),
+        address.is_not(None),
         Camera.credentials_sealed.is_not(None),
+        permits_clause(Use.HEALTH_REACHABILITY),
     )
     return {
         camera_id: Feed(camera_id, address, sealed)

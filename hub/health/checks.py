@@ -97,8 +97,11 @@ def source_adapter(adapter: AdapterKind, address: str) -> str | None:
         return "http_snapshot"
     if adapter is AdapterKind.VLC:
         return "vlc"
-    if urlsplit(address).scheme in ("rtsp", "rtsps"):
+    scheme = urlsplit(address).scheme
+    if scheme in ("rtsp", "rtsps"):
         return "rtsp"  # ONVIF cameras stream RTSP; the probe wrote the URI into the record
+    if adapter is AdapterKind.ONVIF and scheme in ("http", "https"):
+        return "onvif"  # not probed yet: only its device service is known; ask it who it is
     return None
 
 

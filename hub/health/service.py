@@ -48,7 +48,11 @@ def sweepable() -> ColumnElement[bool]:
     return and_(
         Camera.adapter != AdapterKind.NONE,
         Camera.status != CameraStatus.DECOMMISSIONED,
-        or_(Camera.stream_uri.is_not(None), Camera.snapshot_uri.is_not(None)),
+        or_(
+            Camera.stream_uri.is_not(None),
+            Camera.snapshot_uri.is_not(None),
+            Camera.device_uri.is_not(None),
+        ),
         check_allowed(),
     )
 
@@ -111,7 +115,7 @@ def _plan(
     if camera.adapter is AdapterKind.HTTP_SNAPSHOT:
         address = camera.snapshot_uri or ""
     else:
-        address = camera.stream_uri or camera.snapshot_uri or ""
+        address = camera.stream_uri or camera.device_uri or camera.snapshot_uri or ""
     depth = CheckDepth.DECODE if decode else CheckDepth.REACHABILITY
     baseline = Baseline.from_row(health.baseline_sharpness, health.reference_signature)
     try:

@@ -31,6 +31,7 @@ from schemas.camera import CameraCreate
 from schemas.enrolment import ConsentTier, EnrolmentState
 from schemas.enums import CameraStatus
 from schemas.health import CheckResult, Finding, HealthChange
+from tests.fixtures.onvif_servers import agsh_camera
 from tests.fixtures.rtsp_server import PASSWORD, USERNAME, rtsp_base_url, rtsp_private_url
 
 __all__ = ["rtsp_base_url", "rtsp_private_url"]  # fixtures, used by name below
@@ -329,3 +330,23 @@ def test_a_broker_outage_loses_the_announcement_but_not_the_history(
     assert _health(session, camera)[0] is CameraStatus.OFFLINE
     assert session.scalars(select(HealthEvent).where(HealthEvent.camera_id == camera.id)).one()
     assert "could not announce 1 health change(s)" in caplog.text
+
+
+def test_an_onvif_camera_not_yet_probed_is_checked_at_its_device_service(
+    sessions: sessionmaker[Session],
+    session: Session,
+    box: CredentialBox,
+    make_camera: Callable[..., Camera],
+) -> None:
+    with agsh_camera() as device:
+        camera = make_camera(
+            device.device_url, adapter="onvif", credentials={"username": "a", "password": "b"}
+        )
+        _sweep(_ctx(sessions, box, IMMEDIATE), NOW)
+        status, result, _ = _health(session, camera)
+        assert status is CameraStatus.ONLINE and result.findings == []
+        assert result.measures is None  # a device answering is all it shows: no pictures
+        assert "GetDeviceInformation" in [operation for operation, _ in device.requests]
+    _sweep(_ctx(sessions, box, IMMEDIATE), NOW + timedelta(seconds=61))
+    status, result, _ = _health(session, camera)
+    assert status is CameraStatus.OFFLINE and result.error_code == "connection_refused"

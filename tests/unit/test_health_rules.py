@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from hub.health.checks import source_adapter
 from hub.health.rules import (
     Grace,
     Tracker,
@@ -13,7 +14,7 @@ from hub.health.rules import (
     ordered,
     should_learn_baseline,
 )
-from schemas.enums import CameraStatus
+from schemas.enums import AdapterKind, CameraStatus
 from schemas.health import Finding
 
 T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
@@ -130,3 +131,20 @@ def test_a_baseline_is_learned_only_from_a_sound_view_and_only_once() -> None:
     assert not should_learn_baseline([], has_baseline=True)
     assert not should_learn_baseline([Finding.DARK], has_baseline=False)
     assert not should_learn_baseline([Finding.FROZEN], has_baseline=False)
+
+
+@pytest.mark.parametrize(
+    ("adapter", "address", "name"),
+    [
+        (AdapterKind.RTSP, "rtsp://cam/main", "rtsp"),
+        (AdapterKind.ONVIF, "rtsp://cam/main", "rtsp"),
+        (AdapterKind.ONVIF, "http://cam/onvif/device_service", "onvif"),
+        (AdapterKind.HTTP_SNAPSHOT, "http://cam/snap.jpg", "http_snapshot"),
+        (AdapterKind.VLC, "http://cam/live.m3u8", "vlc"),
+        (AdapterKind.RTSP, "http://cam/x", None),
+    ],
+)
+def test_each_camera_is_checked_through_the_adapter_that_reads_its_address(
+    adapter: AdapterKind, address: str, name: str | None
+) -> None:
+    assert source_adapter(adapter, address) == name

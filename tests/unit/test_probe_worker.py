@@ -25,6 +25,16 @@ def test_probe_queue_dead_letters_to_a_queue_an_operator_can_see() -> None:
     assert conf.task_routes["hub.registry.tasks.probe_camera"] == {"queue": PROBE_QUEUE}
 
 
-def test_time_limit_backstops_the_probe_timeout() -> None:
-    conf = make_celery(Settings(probe_timeout_s=5)).conf
-    assert conf.task_soft_time_limit == 30 and conf.task_time_limit == 45
+def test_time_limit_backstops_the_longest_camera_timeout() -> None:
+    conf = make_celery(Settings(probe_timeout_s=5, health_timeout_s=5)).conf
+    assert conf.task_soft_time_limit == 30 and conf.task_time_limit == 45  # 3 probe calls
+    conf = make_celery(Settings(probe_timeout_s=5, health_timeout_s=40)).conf
+    assert conf.task_soft_time_limit == 55 and conf.task_time_limit == 70  # one health check
+
+
+def test_beat_sends_the_health_sweep_to_the_health_queue() -> None:
+    conf = make_celery(Settings(health_sweep_every_s=7)).conf
+    entry = conf.beat_schedule["health-sweep"]
+    assert entry["task"] == "hub.health.tasks.sweep" and entry["schedule"] == 7
+    assert entry["options"]["queue"] == "health"
+    assert conf.task_routes["hub.health.tasks.*"] == {"queue": "health"}
