@@ -61,8 +61,8 @@ from adapters.base import (
 )
 from adapters.snapshot import AnyAuth, check_status, http_error
 from schemas.adapters import CameraDescription, StreamProfile, StreamRole
-from schemas.camera import URI_PATTERN
 from schemas.enums import AdapterKind
+from schemas.scalars import URI_PATTERN
 
 T = TypeVar("T")
 

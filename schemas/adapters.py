@@ -6,10 +6,9 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from schemas.camera import StreamUri
 from schemas.enums import AdapterKind
 from schemas.events import UtcTimestamp
-from schemas.scalars import JSON_INTEGER, NO_NUL_PATTERN, Flag
+from schemas.scalars import JSON_INTEGER, NO_NUL_PATTERN, Flag, StreamUri
 
 Text = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL_PATTERN)]
 

@@ -1,55 +1,24 @@
 """Cameras: one registry record per camera, or per site standing for `units` cameras."""
 
-import re
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import urlsplit
 from uuid import UUID
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
-    WithJsonSchema,
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from schemas.adapters import Capability, StreamProfile
 from schemas.enums import AdapterKind, CameraPurpose, CameraStatus
 from schemas.geo import Point, Polygon
-from schemas.scalars import JSON_INTEGER, NO_NUL_PATTERN, Flag
+from schemas.scalars import JSON_INTEGER, NO_NUL_PATTERN, Flag, StreamUri
 
-# rtsp(s)/http(s) with a host name or IPv4 address; no user info: credentials travel apart.
-# The path excludes spaces and control characters by explicit range: `\s` means different
-# things to Python (Unicode, includes \x1c-\x1f) and to JSON Schema's ECMA regex dialect.
-URI_PATTERN = r"^(rtsps?|https?)://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\x00-\x20\x7f]*)?$"
-
-
-def _check_uri(value: str) -> str:
-    if urlsplit(value).username is not None:
-        raise ValueError("do not put credentials in the URI; send them in `credentials`")
-    if not re.match(URI_PATTERN, value):
-        raise ValueError("use rtsp://, rtsps://, http:// or https:// with a host name or IPv4")
-    return value
-
-
-# Checked in code for clear messages; the schema carries the same pattern for clients.
-StreamUri = Annotated[
-    str,
-    Field(max_length=2000),
-    AfterValidator(_check_uri),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "maxLength": 2000,
-            "pattern": URI_PATTERN,
-            "examples": ["rtsp://10.0.0.5:554/main"],
-        }
-    ),
-]
 Heading = Annotated[
     float, Field(strict=True, ge=0, le=360, description="Degrees clockwise from north")
 ]
@@ -175,6 +144,13 @@ class Camera(BaseModel):
     device_uri: str | None = Field(
         description="ONVIF device service URL. For enrolled (private) cameras the addresses "
         "are shown to the owning business only"
+    )
+    capabilities: list[Capability] = Field(
+        description="What the last successful probe found the camera can do"
+    )
+    streams: list[StreamProfile] | None = Field(
+        description="The stream profiles the last successful probe found (null: never probed, "
+        "or an enrolled camera seen by others than its owner)"
     )
     has_credentials: bool
     status: CameraStatus

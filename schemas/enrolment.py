@@ -12,10 +12,10 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from schemas.camera import Credentials, FieldOfView, Heading, Range, RetentionDays, StreamUri
+from schemas.camera import Credentials, FieldOfView, Heading, Range, RetentionDays
 from schemas.enums import AdapterKind
 from schemas.geo import Point
-from schemas.scalars import NO_NUL_PATTERN
+from schemas.scalars import NO_NUL_PATTERN, StreamUri
 
 
 class ConsentTier(StrEnum):

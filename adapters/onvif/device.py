@@ -38,8 +38,8 @@ from adapters.base import (
 )
 from adapters.redaction import split_userinfo
 from schemas.adapters import CameraDescription, Capability, StreamProfile, StreamRole
-from schemas.camera import StreamUri
 from schemas.enums import AdapterKind
+from schemas.scalars import StreamUri
 
 # onvif.client calls logging.basicConfig(level=INFO) when imported; the host application, not a
 # library, decides where logs go, so the root logger is put back as it was.

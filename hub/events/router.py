@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from hub.deps import PrincipalDep, SessionDep
 from hub.errors import Invalid, problem_responses
 from hub.events import service
-from hub.registry.cameras import get_camera
+from hub.registry.consent import visible_camera
 from schemas.events import CameraEventPage, EventKind
 
 events_router = APIRouter(tags=["events"], responses=problem_responses(401, 403, 404, 422))
@@ -46,6 +46,6 @@ def list_camera_events(
             service.decode_cursor(cursor)
         except ValueError as exc:
             raise Invalid(str(exc), "cursor") from None
-    get_camera(session, camera_id, principal.org_scope)
+    visible_camera(session, camera_id, principal.org_scope)
     query = service.EventQuery(kind=kind, since=since, until=until, cursor=cursor, limit=limit)
     return service.list_events(session, camera_id, query)

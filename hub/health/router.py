@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from hub.deps import WRITERS, PrincipalDep, SessionDep, require
 from hub.errors import problem_responses
 from hub.health import service
-from hub.registry import cameras as camera_service
+from hub.registry.consent import visible_camera
 from schemas.health import CameraHealthOut, HealthSettingsUpdate, NeighboursOut
 
 health_router = APIRouter(
@@ -36,7 +36,7 @@ def get_health(
     """The camera's status (online, offline, degraded, tampered), since when, the last check's
     findings and measures, a change still within its grace period, and the history of
     confirmed changes, newest first. `depth` says how far consent lets checks look."""
-    camera = camera_service.get_camera(session, camera_id, principal.org_scope)
+    camera = visible_camera(session, camera_id, principal.org_scope)
     return service.health_of(session, camera, history, _defaults(request))
 
 
@@ -50,7 +50,7 @@ def update_health(
 ) -> CameraHealthOut:
     """Turn the camera's checks on or off, or set its interval (10 s to a day)."""
     require(principal, WRITERS, "change health checks")
-    camera = camera_service.get_camera(session, camera_id, principal.org_scope)
+    camera = visible_camera(session, camera_id, principal.org_scope)
     defaults = _defaults(request)
     service.update_settings(session, camera, data, datetime.now(UTC), defaults)
     session.commit()
@@ -64,7 +64,7 @@ def reset_baseline(
     """Forget the camera's sharpness baseline and reference scene (after it was re-aimed or
     refocused on purpose); the next sound check learns the view as it is, and runs at once."""
     require(principal, WRITERS, "reset health baselines")
-    camera = camera_service.get_camera(session, camera_id, principal.org_scope)
+    camera = visible_camera(session, camera_id, principal.org_scope)
     defaults = _defaults(request)
     service.reset_baseline(session, camera, datetime.now(UTC), defaults)
     session.commit()
@@ -87,6 +87,6 @@ def get_neighbours(
     """The state of the cameras within `radius_m`, nearest first, with counts by status and
     how many were lost (offline or tampered) within `window_s`: several going dark around one
     spot at once is an attack pattern. Business tokens see only their own cameras."""
-    camera = camera_service.get_camera(session, camera_id, principal.org_scope)
+    camera = visible_camera(session, camera_id, principal.org_scope)
     query = service.NeighbourQuery(radius_m=radius_m, window_s=window_s, threshold=threshold)
     return service.neighbours(session, camera, query, datetime.now(UTC), principal.org_scope)

@@ -26,6 +26,7 @@ from hub.health.checks import Baseline, Outcome, Plan
 from hub.health.consent import check_allowed, decode_allowed
 from hub.health.models import CameraHealth, HealthEvent
 from hub.health.rules import Grace, Tracker, advance
+from hub.registry.consent import on_map
 from hub.registry.models import Camera
 from hub.registry.secrets import CredentialBox
 from schemas.enums import AdapterKind, CameraStatus
@@ -304,7 +305,7 @@ def neighbours(
     )
     if scope is not None:
         stmt = stmt.where(Camera.owner_id == scope)
-    rows = session.execute(stmt).all()
+    rows = session.execute(stmt.where(*on_map(scope))).all()
     counts: dict[CameraStatus, int] = {}
     lost = 0
     cutoff = now - timedelta(seconds=query.window_s)

@@ -17,8 +17,8 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from hub.imports.errors import ColumnError
-from schemas.camera import URI_PATTERN
 from schemas.enums import AdapterKind, CameraPurpose, CameraStatus
+from schemas.scalars import URI_PATTERN
 
 MAX_TAGS = 50
 TAG_SEPARATOR = ";"

@@ -3,6 +3,7 @@
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
@@ -19,7 +20,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base
@@ -82,6 +83,10 @@ class Camera(Base):
     snapshot_uri: Mapped[str | None] = mapped_column(Text)
     # The ONVIF device service URL: probes and events go there, whatever stream_uri becomes.
     device_uri: Mapped[str | None] = mapped_column(Text)
+    # What the last successful probe found: capabilities (schemas.adapters.Capability values)
+    # and the stream profiles, as CameraDescription serializes them.
+    capabilities: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
+    streams: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
     credentials_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     status: Mapped[CameraStatus] = mapped_column(str_enum(CameraStatus, "camera_status"))
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

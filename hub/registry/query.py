@@ -131,7 +131,7 @@ def _json_object(fields: dict[str, Any]) -> ColumnElement[Any]:
 _VIEWER = bindparam("viewer", type_=UUID)
 
 
-def _address(column: InstrumentedAttribute[str | None]) -> ColumnElement[Any]:
+def _address(column: InstrumentedAttribute[Any]) -> ColumnElement[Any]:
     return case((addresses_shown(_VIEWER), column), else_=null())
 
 
@@ -160,6 +160,8 @@ def _camera_fields(distance: ColumnElement[Any]) -> dict[str, Any]:
         "stream_uri": _address(c.stream_uri),
         "snapshot_uri": _address(c.snapshot_uri),
         "device_uri": _address(c.device_uri),
+        "capabilities": c.capabilities,
+        "streams": _address(c.streams),
         "has_credentials": c.credentials_sealed.is_not(None),
         "status": c.status,
         "last_seen_at": c.last_seen_at,

@@ -163,6 +163,9 @@ def _describe(camera: Camera, found: CameraDescription, seen_at: datetime) -> No
         camera.stream_uri = main.uri
     if found.snapshot_uri is not None:
         camera.snapshot_uri = found.snapshot_uri
+    camera.capabilities = [capability.value for capability in found.capabilities]
+    if found.streams:
+        camera.streams = [stream.model_dump(mode="json") for stream in found.streams]
     if found.adapter is AdapterKind.ONVIF and found.ptz != camera.ptz:
         camera.ptz = found.ptz
         point = point_of(camera.location)

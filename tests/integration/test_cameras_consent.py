@@ -322,3 +322,19 @@ def test_an_approved_camera_is_changed_by_its_owner_who_sees_its_addresses(
     r = client.patch(f"/api/v1/cameras/{fleet.live.id}", json={"name": "Door"}, headers=biz)
     assert r.status_code == 200, r.text
     assert r.json()["name"] == "Door" and r.json()["stream_uri"] == SHOP_STREAM
+
+
+def test_enrolled_cameras_stream_profiles_are_shown_to_their_owner_only(
+    client: TestClient, admin: Headers, biz: Headers, fleet: Fleet, session: Session
+) -> None:
+    profile = {"token": "main", "role": "main", "uri": SHOP_STREAM, "codec": "H264"}
+    for camera in (fleet.live, fleet.city):
+        camera.streams = [profile]
+        camera.capabilities = ["snapshot"]
+    session.flush()
+    for camera, shown in ((fleet.live, None), (fleet.city, [profile])):
+        doc = client.get(f"/api/v1/cameras/{camera.id}", headers=admin).json()
+        assert doc["capabilities"] == ["snapshot"]
+        assert doc["streams"] == (None if shown is None else [profile])
+    own = client.get(f"/api/v1/cameras/{fleet.live.id}", headers=biz).json()
+    assert own["streams"] == [profile]

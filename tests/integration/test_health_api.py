@@ -9,11 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from hub.enrolment.models import Enrolment
 from hub.health.models import CameraHealth, HealthEvent
 from hub.registry.cameras import create_camera
 from hub.registry.models import Camera, Organization
 from hub.registry.secrets import CredentialBox
 from schemas.camera import CameraCreate
+from schemas.enrolment import ConsentTier, EnrolmentState
 from schemas.enums import CameraStatus, OrganizationKind, Role
 
 Headers = dict[str, str]
@@ -240,3 +242,30 @@ def test_a_business_sees_only_its_own_cameras_around(
     body = client.get(f"/api/v1/cameras/{own.id}/neighbours", headers=business).json()
     assert [n["camera_id"] for n in body["neighbours"]] == [str(other_own.id)]
     assert client.get(f"/api/v1/cameras/{public.id}/health", headers=business).status_code == 404
+
+
+def test_cameras_whose_consent_ended_are_hidden_from_health_and_neighbours(
+    client: TestClient,
+    admin: Headers,
+    auth: Callable[..., Headers],
+    place: Callable[..., Camera],
+    make_org: Callable[..., Organization],
+    session: Session,
+) -> None:
+    shop = make_org(slug="kiosk", kind=OrganizationKind.PRIVATE_BUSINESS)
+    spot = place(0)
+    withdrawn = place(20, owner=shop)  # status left online: only consent hides it
+    session.add(
+        Enrolment(
+            camera_id=withdrawn.id,
+            org_id=shop.id,
+            state=EnrolmentState.WITHDRAWN,
+            consent_tier=ConsentTier.LIVE_ALWAYS,
+        )
+    )
+    session.flush()
+    assert client.get(f"/api/v1/cameras/{withdrawn.id}/health", headers=admin).status_code == 404
+    owner = auth(Role.BUSINESS, shop)
+    assert client.get(f"/api/v1/cameras/{withdrawn.id}/health", headers=owner).status_code == 200
+    body = client.get(f"/api/v1/cameras/{spot.id}/neighbours", headers=admin).json()
+    assert str(withdrawn.id) not in {n["camera_id"] for n in body["neighbours"]}

@@ -166,6 +166,8 @@ def test_worker_probe_describes_the_onvif_camera_and_updates_its_record(node: No
     assert camera["stream_uri"] == main_uri
     assert camera["snapshot_uri"] == f"http://127.0.0.1:{ipycam.port}/snapshot.jpg"
     assert camera["ptz"] is True and camera["status"] == "online"
+    assert camera["capabilities"] == result["capabilities"] and "ptz" in camera["capabilities"]
+    assert [s["token"] for s in camera["streams"]] == [s["token"] for s in result["streams"]]
     seen = datetime.fromisoformat(camera["last_seen_at"])
     assert before - _SKEW <= seen <= datetime.now(UTC) + _SKEW
     _assert_no_secret(*texts, camera_text, node.worker_log.read_text(errors="replace"))
@@ -185,5 +187,6 @@ def test_wrong_password_fails_the_job_as_authentication_failed_without_leaking_i
     assert job["result"] is None
     # The device answered: the camera is not offline, and nothing it said was written.
     assert camera["status"] == "unknown" and camera["vendor"] is None
+    assert camera["capabilities"] == [] and camera["streams"] is None
     assert camera["stream_uri"] == node.camera.device_url and camera["last_seen_at"] is None
     _assert_no_secret(*texts, camera_text, node.worker_log.read_text(errors="replace"))

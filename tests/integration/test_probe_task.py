@@ -27,7 +27,7 @@ from hub.registry.probe import ProbeJob, ProbeState, create_job
 from hub.registry.secrets import CredentialBox
 from hub.registry.tasks import ProbeContext, probe_camera, run_probe
 from hub.worker import PROBE_QUEUE, celery_app, dead_queue
-from schemas.adapters import CameraDescription, StreamProfile, StreamRole
+from schemas.adapters import CameraDescription, Capability, StreamProfile, StreamRole
 from schemas.camera import CameraCreate
 from schemas.enums import AdapterKind, CameraStatus
 from tests.support import fresh_database
@@ -56,6 +56,7 @@ class FoundAdapter:
                 StreamProfile(token="sub", role=StreamRole.SUB, uri="rtsp://127.0.0.1:8554/sub"),
             ],
             snapshot_uri="http://127.0.0.1:8080/snap.jpg",
+            capabilities=[Capability.SNAPSHOT],
             probed_at=datetime.now(UTC),
         )
 
@@ -136,6 +137,12 @@ def test_success_updates_camera_and_job(
     assert camera.stream_uri == MAIN_URI
     assert camera.snapshot_uri == "http://127.0.0.1:8080/snap.jpg"
     assert camera.status is CameraStatus.ONLINE and camera.last_seen_at is not None
+    assert camera.streams is not None
+    assert [(s["token"], s["role"], s["uri"]) for s in camera.streams] == [
+        ("main", "main", MAIN_URI),
+        ("sub", "sub", "rtsp://127.0.0.1:8554/sub"),
+    ]
+    assert camera.capabilities == ["snapshot"]
     assert CALLS[0].password == PASSWORD and CALLS[0].uri == "rtsp://127.0.0.1:8554/old"
 
 
