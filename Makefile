@@ -34,6 +34,8 @@ bench: install
 	@shopt -s nullglob; scripts=(bench/*.py); \
 	if [ $${#scripts[@]} -eq 0 ]; then echo "bench: no bench/*.py yet"; fi; \
 	for script in "$${scripts[@]}"; do \
-		echo "bench: $$script"; \
-		$(BIN)/python "$$script"; \
+		module=$$(basename "$$script" .py); \
+		[ "$$module" = __init__ ] && continue; \
+		echo "bench: bench.$$module"; \
+		$(BIN)/python -m "bench.$$module"; \
 	done
