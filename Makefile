@@ -10,8 +10,11 @@ BIN := $(VENV)/bin
 MYPY_DIRS := schemas adapters federation hub migrations tests bench
 
 export C4HUB_SHARED_DIR ?= $(CURDIR)/../shared
+export C4HUB_MODELS_DIR ?= $(C4HUB_SHARED_DIR)/models
 export ORT_DISABLE_TELEMETRY := 1
 export YOLO_OFFLINE := 1
+# Ultralytics writes its settings here, not in the home directory.
+export YOLO_CONFIG_DIR ?= $(CURDIR)/.c4hub/ultralytics
 
 .PHONY: install run test lint bench
 

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     probe_timeout_s: float = Field(
         default=10.0, gt=0, le=300, description="Seconds a camera probe may take per call"
     )
+    models_dir: Path = Field(
+        default=Path("models"),
+        description="Where model files are read from (never downloaded): detectors, plate "
+        "detector and OCR; `make` points it at ../shared/models",
+    )
     health_interval_s: int = Field(
         default=60, ge=10, le=86_400, description="Default seconds between checks of a camera"
     )

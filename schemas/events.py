@@ -56,6 +56,10 @@ class EventKind(StrEnum):
     TAMPER = "tamper"  # the camera reports being covered, moved or blurred
     PERSON = "person"
     VEHICLE = "vehicle"
+    LOITERING = "loitering"  # an object stayed in a zone longer than its dwell time
+    MISSING_OBJECT = "missing_object"  # something that stood in a zone is gone
+    CROWDING = "crowding"  # more objects in a zone than its limit
+    PLATE = "plate"  # a licence plate was read
     UNKNOWN = "unknown"  # a topic or class no parser understands; `raw` keeps the original
 
 

