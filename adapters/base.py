@@ -23,6 +23,9 @@ from schemas.events import NormalizedEvent
 GrayFrame = npt.NDArray[np.uint8]
 """A decoded picture as luminance, height x width."""
 
+ColorFrame = npt.NDArray[np.uint8]
+"""A decoded picture as BGR, height x width x 3 (OpenCV's order, what detectors take)."""
+
 EventSink = Callable[[NormalizedEvent], Awaitable[None]]
 """Where an adapter delivers the events it receives (the hub publishes them)."""
 

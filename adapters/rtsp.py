@@ -12,7 +12,7 @@ target's URI (which has none) and is redacted again with the password and user n
 import asyncio
 import errno
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Final, Literal, TypeVar, cast
@@ -26,6 +26,7 @@ from av.video.frame import VideoFrame
 from adapters.base import (
     AdapterError,
     AuthenticationFailed,
+    ColorFrame,
     ConnectionRefused,
     GrayFrame,
     NotSupported,
@@ -88,6 +89,33 @@ class RtspAdapter:
         if total <= 0:
             raise ValueError("timeout must be positive")
         return await _bounded(lambda: self._frames(target, count, total), target, total)
+
+    def sample(
+        self, target: Target, fps: float, seconds: float
+    ) -> Iterator[tuple[float, ColorFrame]]:
+        """Frames of the stream as BGR arrays, at most `fps` a second, for `seconds` after the
+        stream opened, each with the time.time() it was decoded at.
+
+        Blocking (a worker thread or task runs it). Frames between samples are decoded and
+        dropped, so the sample is always the newest picture. Each read is bounded by the
+        target's timeout: a stream that stalls ends in `Timeout`, one that ends stops the
+        iteration early.
+        """
+        if not (fps > 0 and seconds > 0):
+            raise ValueError("fps and seconds must be positive")
+        step = 1.0 / fps
+        with self._open(target, target.timeout_s) as container:
+            end = time.monotonic() + seconds  # stream time: opening it is not counted
+            due = 0.0
+            for frame in _decoded(container, target, end + target.timeout_s):
+                now = time.monotonic()
+                if now >= end:
+                    return
+                if now < due:
+                    continue
+                # On a fixed grid, so the rate holds; after a lag, from now on (no burst).
+                due = now + step if due == 0.0 else max(due + step, now)
+                yield time.time(), cast(ColorFrame, frame.to_ndarray(format="bgr24"))
 
     def _probe(self, target: Target) -> CameraDescription:
         with self._open(target, target.timeout_s) as container:

@@ -8,10 +8,11 @@ camera grants only what its business consented to, and only once an operator app
     registry_only   on the map; the node never connects to it
     on_request      + probes, reachability checks, footage on request
     live_on_alarm   + live view while an alert is raised near it
-    live_always     + live view and frame-decoding health checks at any time
+    live_always     + live view, frame-decoding health checks and analytics at any time
 - rejected, withdrawn: nothing, not even the map.
 
-Decoding frames for health checks is seeing the picture, so it needs standing live consent.
+Decoding frames (health checks, analytics) is seeing the picture, so it needs standing live
+consent.
 """
 
 from enum import StrEnum
@@ -26,6 +27,7 @@ class Use(StrEnum):
     HEALTH_DECODE = "health_decode"
     FOOTAGE_REQUEST = "footage_request"
     LIVE_VIEW = "live_view"
+    ANALYTICS = "analytics"  # detection, tracking and plate reading on the live stream
 
 
 _RANK = {tier: rank for rank, tier in enumerate(ConsentTier)}
@@ -38,6 +40,7 @@ _MINIMUM: dict[Use, ConsentTier] = {
     Use.FOOTAGE_REQUEST: ConsentTier.ON_REQUEST,
     Use.LIVE_VIEW: ConsentTier.LIVE_ALWAYS,
     Use.HEALTH_DECODE: ConsentTier.LIVE_ALWAYS,
+    Use.ANALYTICS: ConsentTier.LIVE_ALWAYS,
 }
 _WHILE_SUBMITTED = frozenset({Use.MAP, Use.PROBE})
 

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import pairwise
 
 import av
 import pytest
@@ -225,3 +226,23 @@ def test_a_camera_that_comes_back_probes_again(rtsp_base_url: str) -> None:
         relay.close()
     assert description.main_stream is not None
     assert description.main_stream.width == WIDTH
+
+
+def test_sample_yields_colour_frames_at_the_asked_rate_for_the_asked_time(
+    rtsp_base_url: str,
+) -> None:
+    target = Target.from_uri(f"{rtsp_base_url}/clean", timeout_s=10)
+    started = time.monotonic()
+    samples = list(RtspAdapter().sample(target, fps=4, seconds=2))
+    elapsed = time.monotonic() - started
+    assert 6 <= len(samples) <= 9, len(samples)  # 4 a second for 2 s
+    assert all(frame.shape == (216, 384, 3) for _, frame in samples)
+    times = [at for at, _ in samples]
+    assert times == sorted(times) and min(b - a for a, b in pairwise(times)) >= 0.2
+    assert elapsed < 2 + 3  # the time asked for, plus opening the stream
+
+
+def test_sample_of_a_closed_port_is_refused() -> None:
+    target = Target.from_uri(f"rtsp://127.0.0.1:{free_port()}/x", timeout_s=3)
+    with pytest.raises(ConnectionRefused):
+        list(RtspAdapter().sample(target, fps=2, seconds=1))
