@@ -1,0 +1,1 @@
+"""Traffic statistics from line crossings, by interval and on an H3 grid."""
