@@ -1,0 +1,1 @@
+"""Benchmark parts that bench scripts call and combine into their JSON report."""

@@ -1,0 +1,1 @@
+"""Video analytics: object detection, tracking and vehicle attributes on camera frames."""

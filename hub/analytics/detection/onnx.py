@@ -1,0 +1,168 @@
+"""YOLOX on onnxruntime (CPU): letterbox, grid decoding and NMS written here in numpy.
+
+The model (yolox_nano.onnx, see ../shared/models/MANIFEST.md) takes 1x3xSxS BGR 0-255 without
+normalisation and answers 1xNx85 rows: grid offsets (x, y, log w, log h) at strides 8/16/32,
+objectness, then 80 COCO class scores.
+"""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+
+from hub.analytics.detection.base import (
+    COCO_IDS,
+    Frame,
+    check_frame,
+    model_error,
+    to_detection,
+)
+from schemas.analytics import AnalyticsSettings, Detection
+
+FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+
+STRIDES = (8, 16, 32)
+PAD_VALUE = 114  # YOLOX's own letterbox grey
+NMS_IOU = 0.45
+
+
+def letterbox(frame: Frame, size: int) -> tuple[FloatArray, float]:
+    """The frame scaled to fit a size x size square (kept in its top-left corner, as YOLOX's
+    own preprocessing does, rest grey) as a 1x3xSxS float blob, and the scale applied."""
+    height, width = frame.shape[:2]
+    ratio = min(size / height, size / width)
+    new_w, new_h = max(1, round(width * ratio)), max(1, round(height * ratio))
+    padded = np.full((size, size, 3), PAD_VALUE, dtype=np.uint8)
+    padded[:new_h, :new_w] = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    blob = padded.transpose(2, 0, 1)[np.newaxis].astype(np.float32)
+    return np.ascontiguousarray(blob), ratio
+
+
+def grids(size: int) -> tuple[FloatArray, FloatArray]:
+    """Per output row: the (x, y) cell it belongs to and its stride, in the model's order
+    (stride 8 cells first, each level row by row)."""
+    cells, strides = [], []
+    for stride in STRIDES:
+        side = size // stride
+        xs, ys = np.meshgrid(np.arange(side), np.arange(side))
+        cells.append(np.stack((xs, ys), axis=2).reshape(-1, 2))
+        strides.append(np.full((side * side, 1), stride))
+    return (
+        np.concatenate(cells).astype(np.float32),
+        np.concatenate(strides).astype(np.float32),
+    )
+
+
+def decode(
+    rows: FloatArray, cells: FloatArray, strides: FloatArray
+) -> tuple[FloatArray, FloatArray, IntArray]:
+    """Raw rows (N x 85) to boxes (x1, y1, x2, y2 in input pixels), best-class scores
+    (objectness x class score) and class ids."""
+    centres = (rows[:, 0:2] + cells) * strides
+    sizes = np.exp(rows[:, 2:4]) * strides
+    boxes = np.concatenate((centres - sizes / 2, centres + sizes / 2), axis=1)
+    class_scores = rows[:, 5:]
+    class_ids = class_scores.argmax(axis=1)
+    scores = rows[:, 4] * class_scores[np.arange(len(rows)), class_ids]
+    return boxes.astype(np.float32), scores.astype(np.float32), class_ids.astype(np.int64)
+
+
+def nms(boxes: FloatArray, scores: FloatArray, iou_threshold: float) -> IntArray:
+    """Greedy non-maximum suppression: indices of the boxes kept, best score first."""
+    x1, y1, x2, y2 = boxes.T
+    areas = np.maximum(0, x2 - x1) * np.maximum(0, y2 - y1)
+    order = scores.argsort()[::-1]
+    keep: list[int] = []
+    while order.size:
+        best, rest = order[0], order[1:]
+        keep.append(int(best))
+        inter_w = np.maximum(0, np.minimum(x2[best], x2[rest]) - np.maximum(x1[best], x1[rest]))
+        inter_h = np.maximum(0, np.minimum(y2[best], y2[rest]) - np.maximum(y1[best], y1[rest]))
+        inter = inter_w * inter_h
+        iou = inter / np.maximum(areas[best] + areas[rest] - inter, 1e-9)
+        order = rest[iou <= iou_threshold]
+    return np.array(keep, dtype=np.int64)
+
+
+def batched_nms(
+    boxes: FloatArray, scores: FloatArray, class_ids: IntArray, iou_threshold: float
+) -> IntArray:
+    """NMS within each class: boxes of different classes never suppress each other (shifting
+    each class to its own region of the plane keeps it one pass)."""
+    if len(boxes) == 0:
+        return np.zeros(0, dtype=np.int64)
+    offset = float(boxes.max()) + 1.0
+    shifted = boxes + (class_ids[:, np.newaxis] * offset).astype(np.float32)
+    return nms(shifted, scores, iou_threshold)
+
+
+class OnnxYoloxDetector:
+    """YOLOX (yolox_nano.onnx by default) on onnxruntime's CPU provider."""
+
+    def __init__(self, path: Path, settings: AnalyticsSettings) -> None:
+        try:
+            self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+            raise model_error(path, f"is not an ONNX model onnxruntime can load ({exc})") from exc
+        model_input = self.session.get_inputs()[0]
+        self.input_name: str = model_input.name
+        self.size = self._input_size(path, model_input.shape, settings.input_size)
+        self.cells, self.strides = grids(self.size)
+        self.confidence = settings.confidence
+        self.wanted = {cid: cls for cid, cls in COCO_IDS.items() if cls in settings.classes}
+        self._check_output(path)
+
+    @staticmethod
+    def _input_size(path: Path, shape: list[int | str | None], wanted: int) -> int:
+        """The model's fixed square input size, or the setting's if the model takes any."""
+        if len(shape) != 4 or shape[1] != 3:
+            raise model_error(path, f"takes input {shape}, not a 1x3xSxS image")
+        height, width = shape[2], shape[3]
+        if isinstance(height, int) and isinstance(width, int):
+            if height != width or height != wanted:
+                raise model_error(
+                    path,
+                    f"takes {width}x{height} input but the camera's analytics input_size is "
+                    f"{wanted}",
+                    f"set input_size to {height} or use a model exported for {wanted}",
+                )
+            return height
+        return wanted
+
+    def _check_output(self, path: Path) -> None:
+        """One run on a blank input: a model that does not answer YOLOX rows fails at load."""
+        blank = np.full((1, 3, self.size, self.size), PAD_VALUE, dtype=np.float32)
+        try:
+            rows = self.infer(blank)
+        except Exception as exc:  # onnxruntime's untyped runtime errors
+            raise model_error(path, f"failed on a blank {self.size} input ({exc})") from exc
+        if rows.shape != (len(self.cells), 85):
+            raise model_error(
+                path, f"answers shape {rows.shape}, not YOLOX rows ({len(self.cells)}, 85)"
+            )
+
+    def infer(self, blob: FloatArray) -> FloatArray:
+        """The bare model run: one 1x3xSxS blob to its N x 85 raw rows."""
+        outputs = self.session.run(None, {self.input_name: blob})
+        return np.asarray(outputs[0], dtype=np.float32).reshape(-1, 85)
+
+    def detect(self, frame: Frame) -> list[Detection]:
+        """Objects in one H x W x 3 uint8 BGR frame."""
+        frame = check_frame(frame)
+        blob, ratio = letterbox(frame, self.size)
+        boxes, scores, class_ids = decode(self.infer(blob), self.cells, self.strides)
+        keep = (scores >= self.confidence) & np.isin(class_ids, list(self.wanted))
+        boxes, scores, class_ids = boxes[keep] / ratio, scores[keep], class_ids[keep]
+        height, width = frame.shape[:2]
+        detections = []
+        for i in batched_nms(boxes, scores, class_ids, NMS_IOU):
+            x1, y1, x2, y2 = (float(v) for v in boxes[i])
+            found = to_detection(
+                self.wanted[int(class_ids[i])], float(scores[i]), (x1, y1, x2, y2), width, height
+            )
+            if found is not None:
+                detections.append(found)
+        return detections
