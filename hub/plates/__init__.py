@@ -1,0 +1,1 @@
+"""Licence plates: reading, normalising, storing and searching plate reads."""
