@@ -1,0 +1,1 @@
+"""Alerts: what the node raises for operators (hotlist matches), and their acknowledgement."""

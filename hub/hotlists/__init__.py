@@ -1,0 +1,1 @@
+"""Hotlists: black and white lists of plates, matched against every read."""

@@ -1,0 +1,92 @@
+"""Hotlists API: add, list, read and remove entries. Operators and admins only: the lists
+name wanted and stolen vehicles. Thin: parse, call, commit."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from hub.deps import PrincipalDep, SessionDep, require
+from hub.errors import Invalid, problem_responses
+from hub.events.service import decode_cursor
+from hub.hotlists import service
+from schemas.enums import Role
+from schemas.hotlists import (
+    Category,
+    HotlistEntryCreate,
+    HotlistEntryOut,
+    HotlistEntryPage,
+    ListKind,
+)
+
+OPERATORS = frozenset({Role.ADMIN, Role.OPERATOR})
+CURSOR = r"^[A-Za-z0-9_-]{32}$"
+
+hotlists_router = APIRouter(
+    prefix="/hotlists", tags=["hotlists"], responses=problem_responses(401, 403, 404, 422)
+)
+
+
+@hotlists_router.post(
+    "/entries",
+    response_model=HotlistEntryOut,
+    status_code=201,
+    responses=problem_responses(400, 413),  # a body that is not JSON, or too large
+)
+def create_entry(
+    data: HotlistEntryCreate, session: SessionDep, principal: PrincipalDep
+) -> HotlistEntryOut:
+    """Add a plate to a black list (wanted, stolen, watched) or a white list (emergency,
+    municipal_fleet, resident_exempt). Reads match it from `valid_from` (default now) until
+    `valid_until`; `tolerance: confusable` also matches reads that differ by 0/O, 8/B, 1/I,
+    5/S, 2/Z. Bulk lists: `c4hub hotlists import FILE --source S`."""
+    require(principal, OPERATORS, "change hotlists")
+    row = service.create_entry(session, data)
+    session.commit()
+    return service.entry_out(row)
+
+
+@hotlists_router.get("/entries", response_model=HotlistEntryPage)
+def list_entries(
+    session: SessionDep,
+    principal: PrincipalDep,
+    plate: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[A-Z0-9]{1,16}$",
+            description="Entries that would match a read of this plate (exact or confusable)",
+        ),
+    ] = None,
+    category: Category | None = None,
+    kind: ListKind | None = None,
+    source: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=CURSOR, description="The next_cursor of the page before")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> HotlistEntryPage:
+    require(principal, OPERATORS, "read hotlists")
+    if cursor is not None:
+        try:
+            decode_cursor(cursor)
+        except ValueError as exc:
+            raise Invalid(str(exc), "cursor") from None
+    query = service.EntryQuery(
+        plate=plate, category=category, kind=kind, source=source, cursor=cursor, limit=limit
+    )
+    return service.list_entries(session, query)
+
+
+@hotlists_router.get("/entries/{entry_id:uuid}", response_model=HotlistEntryOut)
+def get_entry(entry_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> HotlistEntryOut:
+    require(principal, OPERATORS, "read hotlists")
+    return service.entry_out(service.get_entry(session, entry_id))
+
+
+@hotlists_router.delete("/entries/{entry_id:uuid}", status_code=204)
+def delete_entry(entry_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Response:
+    """Remove an entry. Alerts it raised stay, with their copy of its plate and reason."""
+    require(principal, OPERATORS, "change hotlists")
+    service.delete_entry(session, entry_id)
+    session.commit()
+    return Response(status_code=204)

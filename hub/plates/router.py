@@ -1,0 +1,115 @@
+"""Plate reads API: search reads, and a vehicle's route across cameras. Admins, operators, and
+businesses for their own cameras' reads; planners work with aggregates, never plates."""
+
+import re
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from pydantic import AwareDatetime, BeforeValidator
+
+from hub.deps import PrincipalDep, SessionDep, require
+from hub.errors import Invalid, problem_responses
+from hub.events.service import decode_cursor
+from hub.hotlists.matching import like_pattern
+from hub.plates import store
+from hub.registry.params import BBox, parse_bbox
+from schemas.enums import Role
+from schemas.hotlists import PlateReadPage, RouteFeature
+
+RFC3339_START = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]")
+READERS = frozenset({Role.ADMIN, Role.OPERATOR, Role.BUSINESS})
+
+plates_router = APIRouter(
+    prefix="/plates", tags=["plates"], responses=problem_responses(401, 403, 422)
+)
+
+
+def _rfc3339(value: object) -> object:
+    # Pydantic would read "1700000000" or "0.5" as epoch seconds: ask for RFC 3339 instead.
+    if isinstance(value, str) and not RFC3339_START.match(value):
+        raise ValueError("a time is RFC 3339 with an offset, such as 2026-11-21T05:30:00Z")
+    return value
+
+
+Time = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+From = Annotated[Time | None, Query(alias="from", description="Reads at or after this time")]
+To = Annotated[Time | None, Query(alias="to", description="Reads before this time")]
+Fuzzy = Annotated[
+    bool, Query(description="Count the characters OCR confuses (0/O, 8/B, 1/I, 5/S, 2/Z) as equal")
+]
+
+
+def _bbox(text: str | None) -> BBox | None:
+    if text is None:
+        return None
+    try:
+        return parse_bbox(text)
+    except ValueError as exc:
+        raise Invalid(str(exc), "bbox") from None
+
+
+@plates_router.get("/reads", response_model=PlateReadPage)
+def search_reads(
+    session: SessionDep,
+    principal: PrincipalDep,
+    plate: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[A-Za-z0-9?*]{1,16}$",
+            description="A plate (`12AB34`), or a partial one from a witness: `?` stands for "
+            "one unknown character, `*` for several (`12?4AB`, `*4AB`)",
+        ),
+    ] = None,
+    fuzzy: Fuzzy = False,
+    since: From = None,
+    until: To = None,
+    bbox: Annotated[
+        str | None, Query(description="minLon,minLat,maxLon,maxLat (EPSG:4326)")
+    ] = None,
+    camera_id: uuid.UUID | None = None,
+    cursor: Annotated[
+        str | None,
+        Query(pattern=r"^[A-Za-z0-9_-]{32}$", description="The next_cursor of the page before"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> PlateReadPage:
+    """Plate reads newest first, filtered by plate (exact, fuzzy or partial), time, area and
+    camera. Business tokens see only their own cameras' reads."""
+    require(principal, READERS, "search plate reads")
+    if plate is not None:
+        try:
+            like_pattern(plate)
+        except ValueError as exc:
+            raise Invalid(str(exc), "plate") from None
+    if cursor is not None:
+        try:
+            decode_cursor(cursor)
+        except ValueError as exc:
+            raise Invalid(str(exc), "cursor") from None
+    query = store.ReadQuery(
+        plate=plate,
+        fuzzy=fuzzy,
+        since=since,
+        until=until,
+        bbox=_bbox(bbox),
+        camera_id=camera_id,
+        cursor=cursor,
+        limit=limit,
+    )
+    return store.search_reads(session, query, principal.org_scope)
+
+
+@plates_router.get("/{plate}/route", response_model=RouteFeature)
+def plate_route(
+    plate: Annotated[str, Path(pattern=r"^[A-Z0-9]{1,16}$")],
+    session: SessionDep,
+    principal: PrincipalDep,
+    fuzzy: Fuzzy = False,
+    since: From = None,
+    until: To = None,
+) -> RouteFeature:
+    """The plate's sightings oldest first, as a GeoJSON Feature whose LineString runs through
+    the cameras that read it (null geometry with fewer than two sightings)."""
+    require(principal, READERS, "trace plates")
+    return store.route(session, plate, principal.org_scope, since, until, fuzzy)
