@@ -5,20 +5,25 @@ from sqlalchemy import Engine
 
 from adapters.registry import AdapterRegistry
 from hub import liveness
+from hub.alerts.router import alerts_router
+from hub.analytics.router import analytics_router
 from hub.auth.service import PrincipalCache
 from hub.db import make_engine, make_sessionmaker
 from hub.enrolment.router import enrolments_router
 from hub.errors import install_handlers
 from hub.events.router import events_router
 from hub.health.router import health_router
+from hub.hotlists.router import hotlists_router
 from hub.keys import credential_key
 from hub.middleware import BodyLimit
 from hub.ogc.router import router as ogc_router
+from hub.plates.router import plates_router
 from hub.registry.probe_router import probe_router
 from hub.registry.router import cameras_router, organizations_router
 from hub.registry.secrets import CredentialBox
 from hub.registry.snapshot_router import snapshot_router
 from hub.settings import Settings
+from hub.stats.router import stats_router
 from schemas.problem import Problem
 
 
@@ -46,8 +51,13 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(probe_router, prefix="/api/v1")
     app.include_router(snapshot_router, prefix="/api/v1")
     app.include_router(health_router, prefix="/api/v1")
+    app.include_router(analytics_router, prefix="/api/v1")
+    app.include_router(stats_router, prefix="/api/v1")
     app.include_router(enrolments_router, prefix="/api/v1")
     app.include_router(events_router, prefix="/api/v1")
+    app.include_router(plates_router, prefix="/api/v1")
+    app.include_router(hotlists_router, prefix="/api/v1")
+    app.include_router(alerts_router, prefix="/api/v1")
     app.include_router(ogc_router, prefix="/ogc")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     _register_problem_schema(app)

@@ -1,21 +1,29 @@
 """Every table of the node, imported once so metadata is complete (Alembic, tests)."""
 
+from hub.alerts.models import Alert
+from hub.analytics.models import CameraAnalytics
 from hub.auth.models import ApiToken
 from hub.db import Base
 from hub.enrolment.models import Enrolment
 from hub.events.models import CameraEventRow
 from hub.health.models import CameraHealth, HealthEvent
+from hub.hotlists.models import HotlistEntry
+from hub.plates.models import PlateReadRow
 from hub.registry.models import Camera, Organization
 from hub.registry.probe import ProbeJob
 
 __all__ = [
+    "Alert",
     "ApiToken",
     "Base",
     "Camera",
+    "CameraAnalytics",
     "CameraEventRow",
     "CameraHealth",
     "Enrolment",
     "HealthEvent",
+    "HotlistEntry",
     "Organization",
+    "PlateReadRow",
     "ProbeJob",
 ]

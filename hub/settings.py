@@ -40,6 +40,13 @@ class Settings(BaseSettings):
         description="Where model files are read from (never downloaded): detectors, plate "
         "detector and OCR; `make` points it at ../shared/models",
     )
+    analytics_segment_s: float = Field(
+        default=60.0,
+        ge=5,
+        le=3600,
+        description="Seconds of stream one analytics task reads; beat sends one per enabled "
+        "camera this often",
+    )
     health_interval_s: int = Field(
         default=60, ge=10, le=86_400, description="Default seconds between checks of a camera"
     )

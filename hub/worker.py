@@ -6,6 +6,9 @@ Queues are declared here, through kombu, so the API (which only sends) and the w
   unexpected error) is rejected without requeue and RabbitMQ moves it, through the exchange
   `probe.dead`, to the queue `probe.dead`, where an operator sees it
   (`rabbitmqctl list_queues name messages`) and can move it back (shovel) or drop it.
+- `analytics`: stream segments analysed per camera (detect, track, rules), sent by beat every
+  C4HUB_ANALYTICS_SEGMENT_S; `plates`: one message per vehicle that left a picture (plate
+  reading, hotlists, alerts). Each dead-letters to `<queue>.dead`.
 - `health`: the health sweep (`hub.health.tasks.sweep`, sent by beat every
   C4HUB_HEALTH_SWEEP_EVERY_S) and the camera checks it hands out; dead letters to `health.dead`.
 
@@ -22,6 +25,8 @@ from hub.settings import Settings, get_settings
 
 PROBE_QUEUE = "probe"
 HEALTH_QUEUE = "health"
+ANALYTICS_QUEUE = "analytics"
+PLATES_QUEUE = "plates"
 DEAD_LETTER = "probe.dead"
 
 
@@ -42,6 +47,18 @@ def _queues(name: str) -> tuple[Queue, Queue]:
 
 probe_queue, dead_queue = _queues(PROBE_QUEUE)
 health_queue, health_dead_queue = _queues(HEALTH_QUEUE)
+analytics_queue, analytics_dead_queue = _queues(ANALYTICS_QUEUE)
+plates_queue, plates_dead_queue = _queues(PLATES_QUEUE)
+QUEUES = [
+    probe_queue,
+    dead_queue,
+    health_queue,
+    health_dead_queue,
+    analytics_queue,
+    analytics_dead_queue,
+    plates_queue,
+    plates_dead_queue,
+]
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -58,11 +75,14 @@ def make_celery(settings: Settings) -> Celery:
         task_acks_on_failure_or_timeout=False,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_queues=[probe_queue, dead_queue, health_queue, health_dead_queue],
+        task_queues=QUEUES,
         task_default_queue=PROBE_QUEUE,
         task_routes={
             "hub.registry.tasks.probe_camera": {"queue": PROBE_QUEUE},
             "hub.health.tasks.*": {"queue": HEALTH_QUEUE},
+            "hub.analytics.tasks.read_vehicle": {"queue": PLATES_QUEUE},
+            "hub.plates.tasks.*": {"queue": PLATES_QUEUE},
+            "hub.analytics.tasks.*": {"queue": ANALYTICS_QUEUE},
         },
         beat_schedule={
             "health-sweep": {
@@ -70,7 +90,17 @@ def make_celery(settings: Settings) -> Celery:
                 "schedule": settings.health_sweep_every_s,
                 # A sweep nobody ran in time is dropped: the next one claims the same cameras.
                 "options": {"queue": HEALTH_QUEUE, "expires": settings.health_sweep_every_s},
-            }
+            },
+            "plate-partitions": {
+                "task": "hub.plates.tasks.maintain_partitions",
+                "schedule": 6 * 3600,  # four times a day: a missed run costs nothing
+                "options": {"queue": PLATES_QUEUE, "expires": 3600},
+            },
+            "analytics-segments": {
+                "task": "hub.analytics.tasks.schedule_segments",
+                "schedule": settings.analytics_segment_s,
+                "options": {"queue": ANALYTICS_QUEUE, "expires": settings.analytics_segment_s},
+            },
         },
         # A probe bounds itself (settings.probe_timeout_s); this hard limit is the backstop
         # that kills a child stuck in native code, so a worker never hangs on one camera.

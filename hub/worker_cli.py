@@ -10,6 +10,13 @@ def worker(
     concurrency: Annotated[
         int, typer.Option(min=1, max=64, help="Worker processes (each runs one task at a time)")
     ] = 2,
+    queues: Annotated[
+        str,
+        typer.Option(
+            help="Queues to take work from, comma-separated: probe, health, analytics, plates "
+            "(a machine can serve only some, e.g. a GPU box only analytics)"
+        ),
+    ] = "probe,health,analytics,plates",
     beat: Annotated[
         bool,
         typer.Option(
@@ -18,26 +25,34 @@ def worker(
     ] = False,
     loglevel: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
 ) -> None:
-    """Run a worker for the node's queues: camera probes (`probe`) and health checks (`health`).
+    """Run a worker for the node's queues: camera probes (`probe`), health checks (`health`),
+    stream analysis (`analytics`) and plate reading (`plates`). Add workers on any machine that
+    reaches the broker and the database to scale out.
 
     It writes results into C4HUB_DATABASE_URL and opens camera credentials with the node's
     key (C4HUB_SECRET_KEY or C4HUB_DATA_DIR/secret.key), so give it the API's settings.
-    Messages it gives up on go to the queues `probe.dead` and `health.dead`. Run exactly one
+    Messages it gives up on go to `<queue>.dead`. Run exactly one
     scheduler per node: `--beat` here, or `c4hub beat` on its own.
 
     Example:
       C4HUB_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/c4hub c4hub worker --beat
     """
-    from hub.cli import require_database_url
+    from hub.cli import fail, require_database_url
     from hub.settings import get_settings
-    from hub.worker import HEALTH_QUEUE, PROBE_QUEUE, celery_app
+    from hub.worker import QUEUES, celery_app
 
     settings = get_settings()
     require_database_url(settings)
+    known = {queue.name for queue in QUEUES if not queue.name.endswith(".dead")}
+    chosen = [name.strip() for name in queues.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - known)
+    if not chosen or unknown:
+        named = ", ".join(unknown) or "(none given)"
+        fail(f"unknown queue {named}; use any of: {', '.join(sorted(known))}")
     argv = [
         "worker",
         "--queues",
-        f"{PROBE_QUEUE},{HEALTH_QUEUE}",
+        ",".join(chosen),
         "--concurrency",
         str(concurrency),
         "--loglevel",

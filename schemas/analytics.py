@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.events import UtcTimestamp
 from schemas.geo import Point
-from schemas.scalars import JSON_INTEGER, NO_NUL_PATTERN
+from schemas.scalars import JSON_INTEGER, NO_NUL_PATTERN, Flag
 
 
 class ObjectClass(StrEnum):
@@ -165,10 +165,12 @@ class DetectorBackend(StrEnum):
 class AnalyticsSettings(BaseModel):
     """What a camera's stream is analysed for. Stored per camera; workers read it per job."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    enabled: bool = False
-    fps: float = Field(default=2.0, gt=0, le=30, description="Frames analysed per second")
+    enabled: Flag = False
+    fps: float = Field(
+        default=2.0, strict=True, gt=0, le=30, description="Frames analysed per second"
+    )
     backend: DetectorBackend = DetectorBackend.ONNX
     model: str | None = Field(
         default=None,
@@ -177,12 +179,12 @@ class AnalyticsSettings(BaseModel):
         description="A model file in the node's models directory; null: the backend's default",
     )
     input_size: Annotated[int, Field(ge=160, le=1280, multiple_of=32), JSON_INTEGER] = 416
-    confidence: float = Field(default=0.35, ge=0.05, le=0.95)
+    confidence: float = Field(default=0.35, strict=True, ge=0.05, le=0.95)
     classes: list[ObjectClass] = Field(default_factory=lambda: list(ObjectClass))
     zones: list[Zone] = Field(default_factory=list, max_length=32)
     lines: list[Line] = Field(default_factory=list, max_length=32)
-    plates: bool = Field(default=False, description="Read licence plates of vehicles")
-    vehicle_attributes: bool = Field(default=False, description="Vehicle class and colour")
+    plates: Flag = Field(default=False, description="Read licence plates of vehicles")
+    vehicle_attributes: Flag = Field(default=False, description="Vehicle class and colour")
     plate_region: str | None = Field(
         default=None,
         max_length=16,

@@ -120,7 +120,11 @@ def test_the_map_layer_sums_cameras_in_the_same_h3_cell(
             crossing(far, T0, "car", "forward"),
         ],
     )
-    params = {"from": T0.isoformat(), "to": (T0 + timedelta(hours=1)).isoformat(), "resolution": 8}
+    params = {
+        "from": T0.isoformat(),
+        "to": (T0 + timedelta(hours=1)).isoformat(),
+        "resolution": "8",
+    }
     body = client.get("/api/v1/stats/traffic/h3", params=params, headers=admin).json()
     cells = {f["id"]: f["properties"] for f in body["features"]}
     near = h3.latlng_to_cell(37.5, 127.05, 8)
