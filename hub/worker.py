@@ -62,9 +62,8 @@ QUEUES = [
 
 
 def make_celery(settings: Settings) -> Celery:
-    app = Celery(
-        "c4hub", broker=settings.broker_url, include=["hub.registry.tasks", "hub.health.tasks"]
-    )
+    tasks = ["hub.registry.tasks", "hub.health.tasks", "hub.analytics.tasks", "hub.plates.tasks"]
+    app = Celery("c4hub", broker=settings.broker_url, include=tasks)
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],

@@ -12,6 +12,7 @@ degraded, tampered) is deliberately not an event kind:
 hub's conclusion, which may come from such events or from its own image checks.
 """
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Self
@@ -29,10 +30,15 @@ from pydantic import (
 
 from schemas.scalars import NO_NUL_PATTERN
 
+_RFC3339_START = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]")
+
 
 def _timestamp_text(value: object) -> object:
-    # A bare number would be read as epoch seconds: ask for RFC 3339 instead.
-    if not isinstance(value, str | datetime):
+    # A bare number, or a string of one (as query parameters are), would be read as epoch
+    # seconds: ask for RFC 3339 instead.
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339_START.match(value):
         raise ValueError("a timestamp is an RFC 3339 string such as 2026-11-21T05:30:00Z")
     return value
 

@@ -1,12 +1,10 @@
 """Plate reads API: search reads, and a vehicle's route across cameras. Admins, operators, and
 businesses for their own cameras' reads; planners work with aggregates, never plates."""
 
-import re
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from pydantic import AwareDatetime, BeforeValidator
 
 from hub.deps import PrincipalDep, SessionDep, require
 from hub.errors import Invalid, problem_responses
@@ -15,9 +13,9 @@ from hub.hotlists.matching import like_pattern
 from hub.plates import store
 from hub.registry.params import BBox, parse_bbox
 from schemas.enums import Role
+from schemas.events import UtcTimestamp
 from schemas.hotlists import PlateReadPage, RouteFeature
 
-RFC3339_START = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]")
 READERS = frozenset({Role.ADMIN, Role.OPERATOR, Role.BUSINESS})
 
 plates_router = APIRouter(
@@ -25,16 +23,10 @@ plates_router = APIRouter(
 )
 
 
-def _rfc3339(value: object) -> object:
-    # Pydantic would read "1700000000" or "0.5" as epoch seconds: ask for RFC 3339 instead.
-    if isinstance(value, str) and not RFC3339_START.match(value):
-        raise ValueError("a time is RFC 3339 with an offset, such as 2026-11-21T05:30:00Z")
-    return value
-
-
-Time = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
-From = Annotated[Time | None, Query(alias="from", description="Reads at or after this time")]
-To = Annotated[Time | None, Query(alias="to", description="Reads before this time")]
+From = Annotated[
+    UtcTimestamp | None, Query(alias="from", description="Reads at or after this time")
+]
+To = Annotated[UtcTimestamp | None, Query(alias="to", description="Reads before this time")]
 Fuzzy = Annotated[
     bool, Query(description="Count the characters OCR confuses (0/O, 8/B, 1/I, 5/S, 2/Z) as equal")
 ]

@@ -5,12 +5,12 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from hub.deps import PrincipalDep, SessionDep
 from hub.errors import Invalid, problem_responses
 from hub.registry.consent import visible_camera
 from hub.stats import service
+from schemas.events import UtcTimestamp
 from schemas.stats import HexCollection, Interval, TrafficStats
 
 stats_router = APIRouter(
@@ -24,8 +24,8 @@ MAX_SPAN = {
     Interval.DAY: timedelta(days=3660),
 }
 
-Start = Annotated[AwareDatetime, Query(alias="from", description="Start, RFC 3339 with offset")]
-End = Annotated[AwareDatetime, Query(alias="to", description="End (excluded), RFC 3339")]
+Start = Annotated[UtcTimestamp, Query(alias="from", description="Start, RFC 3339 with offset")]
+End = Annotated[UtcTimestamp, Query(alias="to", description="End (excluded), RFC 3339")]
 
 
 def _query(

@@ -35,13 +35,13 @@ def test_the_eu_set_has_108_labelled_plates(eu_set: list[Labelled]) -> None:
 def test_crops_exact_match(reader: PlateReader, eu_set: list[Labelled]) -> None:
     result = score(on_crops(reader, eu_set), eu_set)
     assert result["exact_labels_as_given"] >= 101, result["misses"]  # 93.5 %
-    assert result["exact_o0_as_one"] == 108, result["misses"]
+    assert result["exact_corrected_labels"] == 108, result["misses"]
 
 
 def test_end_to_end_exact_match(reader: PlateReader, eu_set: list[Labelled]) -> None:
     result = score(end_to_end(reader, eu_set), eu_set)
     assert result["exact_labels_as_given"] >= 101, result["misses"]  # 93.5 %
-    assert result["exact_o0_as_one"] == 108, result["misses"]
+    assert result["exact_corrected_labels"] == 108, result["misses"]
 
 
 def test_a_region_resolves_what_the_ocr_misread(eu_set: list[Labelled]) -> None:

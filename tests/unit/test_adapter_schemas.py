@@ -101,9 +101,10 @@ def test_stream_role_defaults_to_other() -> None:
     assert StreamProfile(token="t").role is StreamRole.OTHER
 
 
-def test_event_kinds_are_what_cameras_report_not_health() -> None:
+def test_event_kinds_are_what_cameras_and_analytics_report_not_health() -> None:
     assert {kind.value for kind in EventKind} == {
         "motion", "line_crossing", "intrusion", "tamper", "person", "vehicle", "unknown",
+        "loitering", "missing_object", "crowding", "plate",
     }  # fmt: skip
 
 

@@ -38,3 +38,21 @@ def test_beat_sends_the_health_sweep_to_the_health_queue() -> None:
     assert entry["task"] == "hub.health.tasks.sweep" and entry["schedule"] == 7
     assert entry["options"]["queue"] == "health"
     assert conf.task_routes["hub.health.tasks.*"] == {"queue": "health"}
+
+
+def test_every_task_module_is_loaded_and_routed() -> None:
+    conf = make_celery(Settings()).conf
+    assert set(conf.include) == {
+        "hub.registry.tasks",
+        "hub.health.tasks",
+        "hub.analytics.tasks",
+        "hub.plates.tasks",
+    }
+    assert conf.task_routes["hub.analytics.tasks.read_vehicle"] == {"queue": "plates"}
+    assert conf.task_routes["hub.analytics.tasks.*"] == {"queue": "analytics"}
+    schedule = {entry["task"] for entry in conf.beat_schedule.values()}
+    assert schedule == {
+        "hub.health.tasks.sweep",
+        "hub.analytics.tasks.schedule_segments",
+        "hub.plates.tasks.maintain_partitions",
+    }
