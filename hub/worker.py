@@ -30,6 +30,12 @@ PLATES_QUEUE = "plates"
 DEAD_LETTER = "probe.dead"
 
 
+# How the API publishes a task: a connection the broker dropped (it restarted) is replaced at
+# once, a broker that is down answers within a second, and the request says so (503) instead
+# of waiting.
+PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+
+
 def _queues(name: str) -> tuple[Queue, Queue]:
     """The work queue `name` and its dead-letter queue `name.dead`."""
     dead = f"{name}.dead"

@@ -18,6 +18,11 @@ class Interval(StrEnum):
     DAY = "day"
 
 
+class Source(StrEnum):
+    LINES = "lines"  # line crossings of the analytics rules
+    PLATES = "plates"  # plate reads: one per vehicle a plate camera saw
+
+
 Count = Annotated[int, Field(ge=0), JSON_INTEGER]
 
 
@@ -26,7 +31,7 @@ class TrafficBucket(BaseModel):
 
     camera_id: UUID
     start: UtcTimestamp = Field(description="Start of the interval, UTC")
-    line: str | None = Field(description="The counting line's id")
+    line: str | None = Field(description="The counting line's id (null for plate reads)")
     direction: str | None = Field(description="forward or backward along the line")
     object_class: ObjectClass | None
     count: Count
@@ -36,6 +41,7 @@ class TrafficStats(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     interval: Interval
+    source: Source
     start: UtcTimestamp
     end: UtcTimestamp
     total: Count

@@ -18,7 +18,7 @@ from hub.enrolment.models import Enrolment
 from hub.errors import Forbidden, problem_responses
 from hub.registry.probe import ProbeJob, ProbeState
 from hub.registry.tasks import probe_camera as probe_task
-from hub.worker import PROBE_QUEUE
+from hub.worker import PROBE_QUEUE, PUBLISH_RETRY
 from schemas.enrolment import (
     ConsentChange,
     EnrolmentCreate,
@@ -52,7 +52,9 @@ def _business_org(principal: Principal) -> uuid.UUID:
 def _send_probe(session: Session, job: ProbeJob) -> None:
     """Queue the probe; if the broker is down, the submission stands and the job says so."""
     try:
-        probe_task.apply_async(args=[str(job.id)], queue=PROBE_QUEUE, retry=False)
+        probe_task.apply_async(
+            args=[str(job.id)], queue=PROBE_QUEUE, retry=True, retry_policy=PUBLISH_RETRY
+        )
     except Exception as exc:  # broker down or refused: keep the enrolment, fail the job
         log.error("could not queue probe job %s: %s", job.id, type(exc).__name__)
         job.state = ProbeState.FAILED

@@ -13,7 +13,7 @@ from hub.registry import consent
 from hub.registry import probe as probe_service
 from hub.registry.probe import ProbeJobOut, ProbeState, job_out
 from hub.registry.tasks import probe_camera as probe_task
-from hub.worker import PROBE_QUEUE
+from hub.worker import PROBE_QUEUE, PUBLISH_RETRY
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,9 @@ def probe_camera(
     # Committed before it is sent, so the worker always finds the job it is given.
     session.commit()
     try:
-        probe_task.apply_async(args=[str(job.id)], queue=PROBE_QUEUE, retry=False)
+        probe_task.apply_async(
+            args=[str(job.id)], queue=PROBE_QUEUE, retry=True, retry_policy=PUBLISH_RETRY
+        )
     except Exception as exc:  # the broker is down or refused: say so, leave no queued ghost
         log.error("could not queue probe job %s: %s", job.id, type(exc).__name__)
         job.state = ProbeState.FAILED

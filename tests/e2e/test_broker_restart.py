@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ from hub.analytics.tasks import read_vehicle
 from hub.registry.cameras import create_camera
 from hub.registry.organizations import create_organization
 from hub.registry.secrets import CredentialBox
-from hub.worker import PLATES_QUEUE
+from hub.registry.tasks import probe_camera
+from hub.worker import PLATES_QUEUE, PROBE_QUEUE, PUBLISH_RETRY
 from schemas.camera import CameraCreate
 from schemas.organization import OrganizationCreate
 from tests.support import DATA, c4hub_processes, fresh_database
@@ -117,3 +119,9 @@ def test_no_read_is_lost_or_stored_twice_across_broker_restarts() -> None:
             total, distinct = _counts(url)
         log = (data_dir / "worker.log").read_text(errors="replace")
     assert (total, distinct) == (len(PHOTOS), len(PHOTOS)), log[-3000:]
+    # This process published before the restarts: its pooled connection is dead, and the API's
+    # publish policy replaces it rather than failing the request.
+    sent = probe_camera.apply_async(
+        args=[str(uuid.uuid4())], queue=PROBE_QUEUE, retry=True, retry_policy=PUBLISH_RETRY
+    )
+    assert sent.id

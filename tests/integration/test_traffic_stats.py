@@ -11,9 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from hub.events.service import store_events
+from hub.plates.store import store_read
 from hub.registry.cameras import create_camera
 from hub.registry.models import Camera, Organization
 from hub.registry.secrets import CredentialBox
+from schemas.analytics import Direction, ObjectClass, PlateRead
 from schemas.camera import CameraCreate
 from schemas.enums import OrganizationKind, Role
 from schemas.events import EventKind, NormalizedEvent
@@ -173,3 +175,39 @@ def test_bad_windows_get_a_problem(
     response = client.get("/api/v1/stats/traffic", params=params, headers=admin)
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_plate_reads_are_counted_too(
+    client: TestClient, admin: Headers, camera: Callable[..., Camera], session: Session
+) -> None:
+    cam = camera()
+    now = datetime.now(UTC).replace(minute=10, second=0, microsecond=0)
+    for n, (cls, direction) in enumerate(
+        [("car", "forward"), ("car", "forward"), ("truck", "backward")]
+    ):
+        store_read(
+            session,
+            PlateRead(
+                id=uuid.uuid4(),
+                camera_id=cam.id,
+                read_at=now + timedelta(minutes=n),
+                plate=f"CA{1000 + n}AB",
+                confidence=0.9,
+                vehicle_class=ObjectClass(cls),
+                direction=Direction(direction),
+            ),
+        )
+    params = {
+        "from": (now - timedelta(hours=1)).isoformat(),
+        "to": (now + timedelta(hours=1)).isoformat(),
+        "source": "plates",
+    }
+    body = client.get("/api/v1/stats/traffic", params=params, headers=admin).json()
+    assert body["source"] == "plates" and body["total"] == 3
+    assert {(b["direction"], b["object_class"], b["count"]) for b in body["buckets"]} == {
+        ("forward", "car", 2),
+        ("backward", "truck", 1),
+    }
+    assert all(b["line"] is None for b in body["buckets"])
+    lines = client.get("/api/v1/stats/traffic", params={**params, "source": "lines"}, headers=admin)
+    assert lines.json()["total"] == 0
