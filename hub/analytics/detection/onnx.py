@@ -35,10 +35,14 @@ def letterbox(frame: Frame, size: int) -> tuple[FloatArray, float]:
     height, width = frame.shape[:2]
     ratio = min(size / height, size / width)
     new_w, new_h = max(1, round(width * ratio)), max(1, round(height * ratio))
-    padded = np.full((size, size, 3), PAD_VALUE, dtype=np.uint8)
-    padded[:new_h, :new_w] = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
-    blob = padded.transpose(2, 0, 1)[np.newaxis].astype(np.float32)
-    return np.ascontiguousarray(blob), ratio
+    resized = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    grey = (PAD_VALUE, PAD_VALUE, PAD_VALUE)
+    padded = cv2.copyMakeBorder(
+        resized, 0, size - new_h, 0, size - new_w, cv2.BORDER_CONSTANT, value=grey
+    )
+    # OpenCV's blob maker does the HWC to NCHW float conversion in one native pass.
+    blob = cv2.dnn.blobFromImage(padded)
+    return blob.astype(np.float32, copy=False), ratio
 
 
 def grids(size: int) -> tuple[FloatArray, FloatArray]:
@@ -153,7 +157,11 @@ class OnnxYoloxDetector:
         """Objects in one H x W x 3 uint8 BGR frame."""
         frame = check_frame(frame)
         blob, ratio = letterbox(frame, self.size)
-        boxes, scores, class_ids = decode(self.infer(blob), self.cells, self.strides)
+        rows = self.infer(blob)
+        # A row's score is objectness x class score, so rows whose objectness is already below
+        # the threshold cannot pass: dropping them first leaves a handful of rows to decode.
+        hopeful = rows[:, 4] >= self.confidence
+        boxes, scores, class_ids = decode(rows[hopeful], self.cells[hopeful], self.strides[hopeful])
         keep = (scores >= self.confidence) & np.isin(class_ids, list(self.wanted))
         boxes, scores, class_ids = boxes[keep] / ratio, scores[keep], class_ids[keep]
         height, width = frame.shape[:2]

@@ -15,10 +15,12 @@ CLASS_NAMES = {cls.value: cls for cls in ObjectClass}
 
 
 def prepare_environment(data_dir: Path) -> None:
-    """Keep ultralytics off the network and out of the home directory. It reads these when it
-    is first imported, so this runs before the import; values already set are kept."""
+    """Keep ultralytics off the network, out of the home directory and off stdout (its log
+    writes there, which would mix with a command's own output). It reads these when it is
+    first imported, so this runs before the import; values already set are kept."""
     os.environ.setdefault("YOLO_OFFLINE", "1")
     os.environ.setdefault("YOLO_CONFIG_DIR", str(data_dir / "ultralytics"))
+    os.environ.setdefault("YOLO_VERBOSE", "False")
 
 
 class UltralyticsDetector:
