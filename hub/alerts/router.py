@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 from hub.alerts import service
 from hub.deps import PrincipalDep, SessionDep, require
 from hub.errors import Invalid, problem_responses
-from hub.events.service import decode_cursor
 from hub.hotlists.router import CURSOR, OPERATORS
+from hub.paging import decode_cursor
 from schemas.hotlists import AlertOut, AlertPage, AlertState
 
 alerts_router = APIRouter(

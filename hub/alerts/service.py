@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from hub.alerts.models import Alert
 from hub.errors import NotFound
-from hub.events.service import decode_cursor, encode_cursor
 from hub.hotlists import service as hotlists
 from hub.hotlists.matching import decide
+from hub.paging import newest_first
 from hub.plates.models import PlateReadRow
 from schemas.analytics import PlateRead
 from schemas.hotlists import AlertKind, AlertOut, AlertPage, AlertState
@@ -100,18 +100,16 @@ def list_alerts(session: Session, q: AlertQuery) -> AlertPage:
         stmt = stmt.where(Alert.camera_id == q.camera_id)
     if q.plate is not None:
         stmt = stmt.where(Alert.plate == q.plate)
-    if q.cursor is not None:
-        after_time, after_id = decode_cursor(q.cursor)
-        stmt = stmt.where(
-            (Alert.created_at < after_time)
-            | ((Alert.created_at == after_time) & (Alert.id < after_id))
-        )
-    stmt = stmt.order_by(Alert.created_at.desc(), Alert.id.desc())
-    rows = list(session.scalars(stmt.limit(q.limit + 1)))
-    more = len(rows) > q.limit
-    rows = rows[: q.limit]
-    cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
-    return AlertPage(items=[alert_out(r) for r in rows], next_cursor=cursor)
+    rows, cursor = newest_first(
+        session,
+        stmt,
+        Alert.created_at,
+        Alert.id,
+        q.cursor,
+        q.limit,
+        lambda row: (row[0].created_at, row[0].id),
+    )
+    return AlertPage(items=[alert_out(r[0]) for r in rows], next_cursor=cursor)
 
 
 def acknowledge(session: Session, alert_id: uuid.UUID) -> Alert:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from hub.deps import PrincipalDep, SessionDep
 from hub.errors import Invalid, problem_responses
 from hub.events import service
+from hub.paging import decode_cursor
 from hub.registry.consent import visible_camera
 from schemas.events import CameraEventPage, EventKind, UtcTimestamp
 
@@ -39,7 +40,7 @@ def list_camera_events(
     """
     if cursor is not None:
         try:
-            service.decode_cursor(cursor)
+            decode_cursor(cursor)
         except ValueError as exc:
             raise Invalid(str(exc), "cursor") from None
     visible_camera(session, camera_id, principal.org_scope)

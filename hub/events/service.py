@@ -1,24 +1,22 @@
 """Camera events service: store batches (idempotent by event id), page through a camera's events,
 and hand the publisher what the broker has not yet taken. Services flush; callers commit."""
 
-import base64
-import binascii
 import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from hub.events.models import CameraEventRow
+from hub.paging import newest_first
 from hub.registry.models import Camera
 from schemas.events import CameraEvent, CameraEventPage, EventKind, NormalizedEvent
 
 log = logging.getLogger(__name__)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def store_events(session: Session, events: Sequence[NormalizedEvent]) -> list[uuid.UUID]:
@@ -90,25 +88,6 @@ class EventQuery:
     limit: int = 100
 
 
-def encode_cursor(occurred_at: datetime, event_id: uuid.UUID) -> str:
-    """The position after an event, opaque to clients: its time (µs since epoch) and id."""
-    micros = (occurred_at - EPOCH) // timedelta(microseconds=1)  # exact, unlike a float
-    raw = micros.to_bytes(8, "big", signed=True) + event_id.bytes
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(text: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        if len(raw) != 24:
-            raise ValueError
-        micros = int.from_bytes(raw[:8], "big", signed=True)
-        moment = EPOCH + timedelta(microseconds=micros)
-        return moment, uuid.UUID(bytes=raw[8:])
-    except (binascii.Error, ValueError, OverflowError):
-        raise ValueError("cursor is not one this API returned; start again without it") from None
-
-
 def list_events(session: Session, camera_id: uuid.UUID, q: EventQuery) -> CameraEventPage:
     """The camera's events matching `q`, newest first, one keyset page."""
     stmt = select(CameraEventRow).where(CameraEventRow.camera_id == camera_id)
@@ -118,17 +97,16 @@ def list_events(session: Session, camera_id: uuid.UUID, q: EventQuery) -> Camera
         stmt = stmt.where(CameraEventRow.occurred_at >= q.since)
     if q.until is not None:
         stmt = stmt.where(CameraEventRow.occurred_at < q.until)
-    if q.cursor is not None:
-        after_time, after_id = decode_cursor(q.cursor)
-        stmt = stmt.where(
-            tuple_(CameraEventRow.occurred_at, CameraEventRow.id) < tuple_(after_time, after_id)
-        )
-    stmt = stmt.order_by(CameraEventRow.occurred_at.desc(), CameraEventRow.id.desc())
-    rows = list(session.scalars(stmt.limit(q.limit + 1)))
-    more = len(rows) > q.limit
-    rows = rows[: q.limit]
-    cursor = encode_cursor(rows[-1].occurred_at, rows[-1].id) if more else None
-    return CameraEventPage(items=[event_out(row) for row in rows], next_cursor=cursor)
+    rows, cursor = newest_first(
+        session,
+        stmt,
+        CameraEventRow.occurred_at,
+        CameraEventRow.id,
+        q.cursor,
+        q.limit,
+        lambda row: (row[0].occurred_at, row[0].id),
+    )
+    return CameraEventPage(items=[event_out(row[0]) for row in rows], next_cursor=cursor)
 
 
 # --- the outbox of the "events" exchange -----------------------------------------------------

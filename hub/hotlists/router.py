@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Response
 
 from hub.deps import PrincipalDep, SessionDep, require
 from hub.errors import Invalid, problem_responses
-from hub.events.service import decode_cursor
 from hub.hotlists import service
+from hub.paging import decode_cursor
 from schemas.enums import Role
 from schemas.hotlists import (
     Category,

@@ -9,9 +9,9 @@ from sqlalchemy import ColumnElement, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from hub.errors import NotFound
-from hub.events.service import decode_cursor, encode_cursor
 from hub.hotlists.matching import confusion_key
 from hub.hotlists.models import HotlistEntry
+from hub.paging import newest_first
 from schemas.hotlists import (
     Category,
     HotlistEntryCreate,
@@ -94,18 +94,16 @@ def list_entries(session: Session, q: EntryQuery) -> HotlistEntryPage:
         stmt = stmt.where(HotlistEntry.kind == q.kind)
     if q.source is not None:
         stmt = stmt.where(HotlistEntry.source == q.source)
-    if q.cursor is not None:
-        after_time, after_id = decode_cursor(q.cursor)
-        stmt = stmt.where(
-            (HotlistEntry.created_at < after_time)
-            | ((HotlistEntry.created_at == after_time) & (HotlistEntry.id < after_id))
-        )
-    stmt = stmt.order_by(HotlistEntry.created_at.desc(), HotlistEntry.id.desc())
-    rows = list(session.scalars(stmt.limit(q.limit + 1)))
-    more = len(rows) > q.limit
-    rows = rows[: q.limit]
-    cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
-    return HotlistEntryPage(items=[entry_out(r) for r in rows], next_cursor=cursor)
+    rows, cursor = newest_first(
+        session,
+        stmt,
+        HotlistEntry.created_at,
+        HotlistEntry.id,
+        q.cursor,
+        q.limit,
+        lambda row: (row[0].created_at, row[0].id),
+    )
+    return HotlistEntryPage(items=[entry_out(r[0]) for r in rows], next_cursor=cursor)
 
 
 def _hits(plate: str) -> list[ColumnElement[bool]]:

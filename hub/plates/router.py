@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path, Query
 
 from hub.deps import PrincipalDep, SessionDep, require
 from hub.errors import Invalid, problem_responses
-from hub.events.service import decode_cursor
 from hub.hotlists.matching import like_pattern
+from hub.paging import decode_cursor
 from hub.plates import store
 from hub.registry.params import BBox, parse_bbox
 from schemas.enums import Role

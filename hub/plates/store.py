@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, text, tuple_
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from hub.alerts.models import Alert
 from hub.alerts.service import apply_hotlists
-from hub.events.service import decode_cursor, encode_cursor
 from hub.hotlists.matching import confusion_key, like_pattern
+from hub.paging import newest_first
 from hub.plates.models import PlateReadRow
 from hub.registry.consent import on_map
 from hub.registry.models import Camera
@@ -229,15 +229,15 @@ def read_out(row: PlateReadRow, lon: float | None, lat: float | None) -> StoredP
 
 def search_reads(session: Session, q: ReadQuery, scope: uuid.UUID | None) -> PlateReadPage:
     """Reads matching `q` the caller may see, newest first, one keyset page."""
-    conds = _filters(q, scope)
-    if q.cursor is not None:
-        after_time, after_id = decode_cursor(q.cursor)
-        conds.append(tuple_(PlateReadRow.read_at, PlateReadRow.id) < tuple_(after_time, after_id))
-    stmt = _reads(conds).order_by(PlateReadRow.read_at.desc(), PlateReadRow.id.desc())
-    rows = session.execute(stmt.limit(q.limit + 1)).all()
-    more = len(rows) > q.limit
-    rows = rows[: q.limit]
-    cursor = encode_cursor(rows[-1][0].read_at, rows[-1][0].id) if more else None
+    rows, cursor = newest_first(
+        session,
+        _reads(_filters(q, scope)),
+        PlateReadRow.read_at,
+        PlateReadRow.id,
+        q.cursor,
+        q.limit,
+        lambda row: (row[0].read_at, row[0].id),
+    )
     return PlateReadPage(items=[read_out(*row) for row in rows], next_cursor=cursor)
 
 

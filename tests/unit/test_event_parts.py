@@ -9,7 +9,7 @@ from cryptography.fernet import Fernet
 
 from hub.events.intake import Feed, feed_target
 from hub.events.publisher import routing_key
-from hub.events.service import decode_cursor, encode_cursor
+from hub.paging import decode_cursor, encode_cursor
 from hub.registry.secrets import CredentialBox, PlainCredentials
 from schemas.events import CameraEvent, EventKind
 
