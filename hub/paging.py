@@ -6,8 +6,10 @@ import binascii
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from fastapi import Query
+from pydantic import AfterValidator
 from sqlalchemy import Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -32,6 +34,20 @@ def decode_cursor(text: str) -> tuple[datetime, uuid.UUID]:
         return moment, uuid.UUID(bytes=raw[8:])
     except (binascii.Error, ValueError, OverflowError):
         raise ValueError("cursor is not one this API returned; start again without it") from None
+
+
+def _checked(text: str | None) -> str | None:
+    if text is not None:
+        decode_cursor(text)  # its ValueError becomes a 422 naming the parameter
+    return text
+
+
+Cursor = Annotated[
+    str | None,
+    Query(pattern=r"^[A-Za-z0-9_-]{32}$", description="The next_cursor of the page before"),
+    AfterValidator(_checked),
+]
+"""The `cursor` query parameter of a newest-first list."""
 
 
 def newest_first(

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Query
 
 from hub.alerts import service
 from hub.deps import PrincipalDep, SessionDep, require
-from hub.errors import Invalid, problem_responses
-from hub.hotlists.router import CURSOR, OPERATORS
-from hub.paging import decode_cursor
+from hub.errors import problem_responses
+from hub.hotlists.router import OPERATORS
+from hub.paging import Cursor
 from schemas.hotlists import AlertOut, AlertPage, AlertState
 
 alerts_router = APIRouter(
@@ -24,18 +24,11 @@ def list_alerts(
     state: AlertState | None = None,
     camera_id: uuid.UUID | None = None,
     plate: Annotated[str | None, Query(pattern=r"^[A-Z0-9]{1,16}$")] = None,
-    cursor: Annotated[
-        str | None, Query(pattern=CURSOR, description="The next_cursor of the page before")
-    ] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AlertPage:
     """Alerts newest first: hotlist matches with the read's plate, camera, time and evidence."""
     require(principal, OPERATORS, "read alerts")
-    if cursor is not None:
-        try:
-            decode_cursor(cursor)
-        except ValueError as exc:
-            raise Invalid(str(exc), "cursor") from None
     query = service.AlertQuery(
         state=state, camera_id=camera_id, plate=plate, cursor=cursor, limit=limit
     )

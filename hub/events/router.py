@@ -6,9 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from hub.deps import PrincipalDep, SessionDep
-from hub.errors import Invalid, problem_responses
+from hub.errors import problem_responses
 from hub.events import service
-from hub.paging import decode_cursor
+from hub.paging import Cursor
 from hub.registry.consent import visible_camera
 from schemas.events import CameraEventPage, EventKind, UtcTimestamp
 
@@ -27,10 +27,7 @@ def list_camera_events(
     until: Annotated[
         UtcTimestamp | None, Query(description="Events that occurred before this time")
     ] = None,
-    cursor: Annotated[
-        str | None,
-        Query(pattern=r"^[A-Za-z0-9_-]{32}$", description="The next_cursor of the page before"),
-    ] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> CameraEventPage:
     """What the camera reported (motion, line crossing, intrusion, tamper, person, vehicle;
@@ -38,11 +35,6 @@ def list_camera_events(
 
     Business tokens see only their organization's cameras; another camera answers 404.
     """
-    if cursor is not None:
-        try:
-            decode_cursor(cursor)
-        except ValueError as exc:
-            raise Invalid(str(exc), "cursor") from None
     visible_camera(session, camera_id, principal.org_scope)
     query = service.EventQuery(kind=kind, since=since, until=until, cursor=cursor, limit=limit)
     return service.list_events(session, camera_id, query)

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from hub.deps import PrincipalDep, SessionDep, require
-from hub.errors import Invalid, problem_responses
+from hub.errors import problem_responses
 from hub.hotlists import service
-from hub.paging import decode_cursor
+from hub.paging import Cursor
 from schemas.enums import Role
 from schemas.hotlists import (
     Category,
@@ -20,7 +20,6 @@ from schemas.hotlists import (
 )
 
 OPERATORS = frozenset({Role.ADMIN, Role.OPERATOR})
-CURSOR = r"^[A-Za-z0-9_-]{32}$"
 
 hotlists_router = APIRouter(
     prefix="/hotlists", tags=["hotlists"], responses=problem_responses(401, 403, 404, 422)
@@ -60,17 +59,10 @@ def list_entries(
     category: Category | None = None,
     kind: ListKind | None = None,
     source: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
-    cursor: Annotated[
-        str | None, Query(pattern=CURSOR, description="The next_cursor of the page before")
-    ] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> HotlistEntryPage:
     require(principal, OPERATORS, "read hotlists")
-    if cursor is not None:
-        try:
-            decode_cursor(cursor)
-        except ValueError as exc:
-            raise Invalid(str(exc), "cursor") from None
     query = service.EntryQuery(
         plate=plate, category=category, kind=kind, source=source, cursor=cursor, limit=limit
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from hub.deps import PrincipalDep, SessionDep, require
 from hub.errors import Invalid, problem_responses
 from hub.hotlists.matching import like_pattern
-from hub.paging import decode_cursor
+from hub.paging import Cursor
 from hub.plates import store
 from hub.registry.params import BBox, parse_bbox
 from schemas.enums import Role
@@ -60,10 +60,7 @@ def search_reads(
         str | None, Query(description="minLon,minLat,maxLon,maxLat (EPSG:4326)")
     ] = None,
     camera_id: uuid.UUID | None = None,
-    cursor: Annotated[
-        str | None,
-        Query(pattern=r"^[A-Za-z0-9_-]{32}$", description="The next_cursor of the page before"),
-    ] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> PlateReadPage:
     """Plate reads newest first, filtered by plate (exact, fuzzy or partial), time, area and
@@ -74,11 +71,6 @@ def search_reads(
             like_pattern(plate)
         except ValueError as exc:
             raise Invalid(str(exc), "plate") from None
-    if cursor is not None:
-        try:
-            decode_cursor(cursor)
-        except ValueError as exc:
-            raise Invalid(str(exc), "cursor") from None
     query = store.ReadQuery(
         plate=plate,
         fuzzy=fuzzy,
