@@ -96,9 +96,10 @@ def bench_latency(count: int = 700) -> dict[str, object]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.orm import Session
 
+    from hub.analytics.context import AnalyticsContext
     from hub.analytics.evidence import EvidenceStore
     from hub.analytics.models import CameraAnalytics
-    from hub.analytics.tasks import AnalyticsContext, run_segment
+    from hub.analytics.segments import run_segment
     from hub.db import make_sessionmaker
     from hub.registry.cameras import create_camera
     from hub.registry.organizations import create_organization

@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.base import ColorFrame, Target, Timeout
 from hub.analytics.colour import dominant_colour
+from hub.analytics.context import AnalyticsContext
 from hub.analytics.detection import load_detector
 from hub.analytics.evidence import EvidenceStore
 from hub.analytics.models import CameraAnalytics
 from hub.analytics.pipeline import Pipeline, VehicleSighting
 from hub.analytics.rules import RuleEngine
-from hub.analytics.tasks import AnalyticsContext, run_segment
+from hub.analytics.segments import run_segment
 from hub.analytics.tracking import Tracker
 from hub.events.models import CameraEventRow
 from hub.registry.cameras import create_camera

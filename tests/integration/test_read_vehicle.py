@@ -15,9 +15,10 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.alerts.models import Alert
+from hub.analytics.context import AnalyticsContext
 from hub.analytics.evidence import EvidenceStore
 from hub.analytics.models import CameraAnalytics
-from hub.analytics.tasks import AnalyticsContext, run_read_vehicle
+from hub.analytics.vehicles import run_read_vehicle
 from hub.events.models import CameraEventRow
 from hub.hotlists.service import create_entry
 from hub.plates.models import PlateReadRow
