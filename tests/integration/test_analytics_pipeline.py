@@ -4,6 +4,7 @@ one segment read from a live RTSP stream stores its events in the database."""
 
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.base import ColorFrame, Target, Timeout
 from hub.analytics.colour import dominant_colour
-from hub.analytics.context import AnalyticsContext
+from hub.analytics.context import AnalyticsContext, FrameSource
 from hub.analytics.detection import load_detector
 from hub.analytics.evidence import EvidenceStore
 from hub.analytics.models import CameraAnalytics
@@ -126,6 +127,42 @@ def sessions(connection: Connection) -> sessionmaker[Session]:
 
 
 @pytest.fixture
+def road_camera(
+    session: Session, box: CredentialBox, make_org: Callable[..., Organization]
+) -> Callable[..., Camera]:
+    """A committed RTSP camera at `uri`, with `config` as its analytics when given."""
+
+    def make(uri: str, config: AnalyticsSettings | None = None) -> Camera:
+        data = {
+            "location": {"type": "Point", "coordinates": [127.05, 37.5]},
+            "adapter": "rtsp",
+            "stream_uri": uri,
+        }
+        camera = create_camera(session, box, CameraCreate.model_validate(data), make_org().id)
+        if config is not None:
+            session.add(
+                CameraAnalytics(camera_id=camera.id, settings=config.model_dump(mode="json"))
+            )
+        session.commit()
+        return camera
+
+    return make
+
+
+def context(
+    sessions: sessionmaker[Session], box: CredentialBox, root: Path, source: FrameSource | None
+) -> AnalyticsContext:
+    ctx = AnalyticsContext(
+        sessions=sessions,
+        box=box,
+        models_dir=get_settings().models_dir,
+        data_dir=root,
+        evidence=EvidenceStore(root / "evidence"),
+    )
+    return ctx if source is None else replace(ctx, source=source)
+
+
+@pytest.fixture
 def people_stream() -> Iterator[str]:
     with rtsp_server({"/people": PEOPLE}) as base:
         yield f"{base}/people"
@@ -137,26 +174,12 @@ def test_a_segment_of_a_live_stream_stores_its_crossings(
     sessions: sessionmaker[Session],
     session: Session,
     box: CredentialBox,
-    make_org: Callable[..., Organization],
+    road_camera: Callable[..., Camera],
     tmp_path: Path,
 ) -> None:
-    data = {"location": {"type": "Point", "coordinates": [127.05, 37.5]}, "adapter": "rtsp"}
-    camera = create_camera(
-        session,
-        box,
-        CameraCreate.model_validate({**data, "stream_uri": people_stream}),
-        make_org().id,
-    )
     config = settings(fps=5.0, classes=["person"], lines=[EXIT_LINE])
-    session.add(CameraAnalytics(camera_id=camera.id, settings=config.model_dump(mode="json")))
-    session.commit()
-    ctx = AnalyticsContext(
-        sessions=sessions,
-        box=box,
-        models_dir=get_settings().models_dir,
-        data_dir=tmp_path,
-        evidence=EvidenceStore(tmp_path / "evidence"),
-    )
+    camera = road_camera(people_stream, config)
+    ctx = context(sessions, box, tmp_path, None)
     # The first person crosses the line about 14 s into the video.
     report = run_segment(camera.id, 20.0, ctx, lambda sighting: None)
     assert report.error_code is None and report.frames >= 80
@@ -171,45 +194,23 @@ def test_a_segment_of_a_live_stream_stores_its_crossings(
 
 def test_a_camera_not_enabled_is_not_analysed(
     sessions: sessionmaker[Session],
-    session: Session,
     box: CredentialBox,
-    make_org: Callable[..., Organization],
+    road_camera: Callable[..., Camera],
     tmp_path: Path,
 ) -> None:
-    data = {
-        "location": {"type": "Point", "coordinates": [127.05, 37.5]},
-        "adapter": "rtsp",
-        "stream_uri": "rtsp://127.0.0.1:1/x",
-    }
-    camera: Camera = create_camera(session, box, CameraCreate.model_validate(data), make_org().id)
-    session.commit()
-    ctx = AnalyticsContext(
-        sessions=sessions,
-        box=box,
-        models_dir=get_settings().models_dir,
-        data_dir=tmp_path,
-        evidence=EvidenceStore(tmp_path),
-        source=lambda target, fps, seconds: iter(()),
-    )
+    camera = road_camera("rtsp://127.0.0.1:1/x")
+    ctx = context(sessions, box, tmp_path, lambda target, fps, seconds: iter(()))
     report = run_segment(camera.id, 1.0, ctx, lambda sighting: None)
     assert report.error_code == "not_enabled" and report.frames == 0
 
 
 def test_a_stream_that_drops_mid_analysis_ends_the_segment_cleanly(
     sessions: sessionmaker[Session],
-    session: Session,
     box: CredentialBox,
-    make_org: Callable[..., Organization],
+    road_camera: Callable[..., Camera],
     tmp_path: Path,
 ) -> None:
-    data = {
-        "location": {"type": "Point", "coordinates": [127.05, 37.5]},
-        "adapter": "rtsp",
-        "stream_uri": "rtsp://127.0.0.1:1/x",
-    }
-    camera = create_camera(session, box, CameraCreate.model_validate(data), make_org().id)
-    session.add(CameraAnalytics(camera_id=camera.id, settings=settings().model_dump(mode="json")))
-    session.commit()
+    camera = road_camera("rtsp://127.0.0.1:1/x", settings())
 
     def dropping(target: Target, fps: float, seconds: float) -> Iterator[tuple[float, ColorFrame]]:
         for at, frame in frames_of(PEOPLE, 5.0):
@@ -217,13 +218,6 @@ def test_a_stream_that_drops_mid_analysis_ends_the_segment_cleanly(
                 raise Timeout("RTSP rtsp://127.0.0.1:1/x: frames did not arrive in time")
             yield 1.8e9 + at, frame
 
-    ctx = AnalyticsContext(
-        sessions=sessions,
-        box=box,
-        models_dir=get_settings().models_dir,
-        data_dir=tmp_path,
-        evidence=EvidenceStore(tmp_path),
-        source=dropping,
-    )
+    ctx = context(sessions, box, tmp_path, dropping)
     report = run_segment(camera.id, 10.0, ctx, lambda sighting: None)
     assert report.error_code == "timeout" and report.frames == 6
