@@ -51,5 +51,7 @@ def test_api_and_worker_reach_the_services_by_name_once_they_are_healthy() -> No
     assert [p["target"] for p in api["ports"]] == [8000]
     assert api["build"]["dockerfile"] == "docker/Dockerfile"
     assert worker["command"] == ["c4hub", "worker"]
+    mounts = [v["target"] for v in worker["volumes"]]
+    assert "/models" in mounts  # models are mounted, never downloaded
     assert "@rabbitmq:5672/" in worker["environment"]["C4HUB_BROKER_URL"]
     assert worker["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
