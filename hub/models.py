@@ -1,5 +1,18 @@
 """Every table of the node, imported once so metadata is complete (Alembic, tests)."""
 
+from federation.models import (
+    Agreement,
+    AuditEntry,
+    Delivery,
+    InboxEvent,
+    NodeIdentity,
+    NodeKey,
+    Nonce,
+    OutboxEvent,
+    Peer,
+    PeerKey,
+    Rejection,
+)
 from hub.alerts.models import Alert
 from hub.analytics.models import CameraAnalytics
 from hub.auth.models import ApiToken
@@ -13,17 +26,28 @@ from hub.registry.models import Camera, Organization
 from hub.registry.probe import ProbeJob
 
 __all__ = [
+    "Agreement",
     "Alert",
     "ApiToken",
+    "AuditEntry",
     "Base",
     "Camera",
     "CameraAnalytics",
     "CameraEventRow",
     "CameraHealth",
+    "Delivery",
     "Enrolment",
     "HealthEvent",
     "HotlistEntry",
+    "InboxEvent",
+    "NodeIdentity",
+    "NodeKey",
+    "Nonce",
     "Organization",
+    "OutboxEvent",
+    "Peer",
+    "PeerKey",
     "PlateReadRow",
     "ProbeJob",
+    "Rejection",
 ]

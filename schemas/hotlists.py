@@ -120,6 +120,7 @@ class AlertKind(StrEnum):
 class AlertState(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
+    CLOSED = "closed"
 
 
 class AlertOut(BaseModel):

