@@ -11,6 +11,7 @@ from trackers import ByteTrackTracker
 from schemas.analytics import Box, Detection, ObjectClass, TrackedObject
 
 CLASSES = list(ObjectClass)
+CLASS_INDEX = {object_class: index for index, object_class in enumerate(CLASSES)}
 
 
 class Tracker:
@@ -43,35 +44,26 @@ class Tracker:
     def update(self, detections: list[Detection], frame_time: float) -> list[TrackedObject]:
         """The frame's detections that belong to a confirmed track, with its id. `frame_time`
         is the frame's time in seconds (stream timestamp or monotonic clock), increasing."""
-        boxes = np.array(
-            [[d.box.x, d.box.y, d.box.x + d.box.w, d.box.y + d.box.h] for d in detections],
-            dtype=np.float64,
-        ).reshape(-1, 4)
-        tracked = self._tracker.update(
-            sv.Detections(
-                xyxy=boxes,
-                confidence=np.array([d.confidence for d in detections], dtype=np.float64),
-                class_id=np.array([CLASSES.index(d.object_class) for d in detections], dtype=int),
-            ),
-            timestamp=frame_time,
-        )
+        tracked = self._tracker.update(_to_supervision(detections), timestamp=frame_time)
         # The tracker hands back the detections it was given (reordered), ids added.
         assert tracked.tracker_id is not None and tracked.class_id is not None
         assert tracked.confidence is not None
         objects = []
-        for xyxy, track_id, class_id, confidence in zip(
-            tracked.xyxy, tracked.tracker_id, tracked.class_id, tracked.confidence, strict=True
+        # Plain Python numbers from here: a handful of objects, read once each.
+        for (x1, y1, x2, y2), track_id, class_id, confidence in zip(
+            tracked.xyxy.tolist(),
+            tracked.tracker_id.tolist(),
+            tracked.class_id.tolist(),
+            tracked.confidence.tolist(),
+            strict=True,
         ):
             if track_id < 0:  # not (yet) a confirmed track
                 continue
-            x1, y1, x2, y2 = (float(v) for v in xyxy)
             objects.append(
                 TrackedObject(
-                    track_id=int(track_id),
-                    object_class=self._vote(
-                        int(track_id), CLASSES[int(class_id)], confidence, frame_time
-                    ),
-                    confidence=float(confidence),
+                    track_id=track_id,
+                    object_class=self._vote(track_id, CLASSES[class_id], confidence, frame_time),
+                    confidence=confidence,
                     box=Box(x=x1, y=y1, w=x2 - x1, h=y2 - y1),
                 )
             )
@@ -83,7 +75,7 @@ class Tracker:
     ) -> ObjectClass:
         self._last_seen[track_id] = frame_time
         votes = self._votes.setdefault(track_id, {})
-        votes[object_class] = votes.get(object_class, 0.0) + float(confidence)
+        votes[object_class] = votes.get(object_class, 0.0) + confidence
         return max(votes, key=lambda name: votes[name])
 
     def _forget(self, frame_time: float) -> None:
@@ -91,3 +83,21 @@ class Tracker:
         for track_id, last in list(self._last_seen.items()):
             if frame_time - last > self._forget_after_s:
                 del self._votes[track_id], self._last_seen[track_id]
+
+
+def _to_supervision(detections: list[Detection]) -> sv.Detections:
+    """The detections as ByteTrack takes them: xyxy boxes (frame fractions), confidences and
+    class ids, built from plain lists in one pass."""
+    xyxy: list[tuple[float, float, float, float]] = []
+    confidence: list[float] = []
+    class_id: list[int] = []
+    for d in detections:
+        box = d.box
+        xyxy.append((box.x, box.y, box.x + box.w, box.y + box.h))
+        confidence.append(d.confidence)
+        class_id.append(CLASS_INDEX[d.object_class])
+    return sv.Detections(
+        xyxy=np.array(xyxy, dtype=np.float64).reshape(-1, 4),
+        confidence=np.array(confidence, dtype=np.float64),
+        class_id=np.array(class_id, dtype=int),
+    )

@@ -25,24 +25,42 @@ FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
 STRIDES = (8, 16, 32)
+COCO_CLASSES = 80  # class scores per row, after the 4 box values and objectness
 PAD_VALUE = 114  # YOLOX's own letterbox grey
 NMS_IOU = 0.45
 
 
+class LetterboxBuffer:
+    """The model's 1x3xSxS input, kept from frame to frame: a frame is scaled to fit the square
+    (in its top-left corner, as YOLOX's own preprocessing does, the rest grey) and written
+    straight into it, channel by channel, as float. Frames of one stream keep their size, so
+    the grey border is written once, not per frame. Not for sharing between threads."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.blob: FloatArray = np.full((1, 3, size, size), PAD_VALUE, dtype=np.float32)
+        self._picture = (size, size)  # rows, columns of the picture now in the blob
+
+    def load(self, frame: Frame) -> float:
+        """Writes the frame (BGR, 0-255, no normalisation) into `blob`; the scale applied."""
+        height, width = frame.shape[:2]
+        ratio: float = min(self.size / height, self.size / width)
+        new_w, new_h = max(1, round(width * ratio)), max(1, round(height * ratio))
+        if (new_h, new_w) != self._picture:  # a smaller picture would leave old pixels
+            self.blob.fill(PAD_VALUE)
+            self._picture = (new_h, new_w)
+        resized = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+        # Contiguous planes convert to float far faster than strided HWC-to-CHW copies.
+        for channel, plane in enumerate(cv2.split(resized)):
+            self.blob[0, channel, :new_h, :new_w] = plane
+        return ratio
+
+
 def letterbox(frame: Frame, size: int) -> tuple[FloatArray, float]:
-    """The frame scaled to fit a size x size square (kept in its top-left corner, as YOLOX's
-    own preprocessing does, rest grey) as a 1x3xSxS float blob, and the scale applied."""
-    height, width = frame.shape[:2]
-    ratio = min(size / height, size / width)
-    new_w, new_h = max(1, round(width * ratio)), max(1, round(height * ratio))
-    resized = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
-    grey = (PAD_VALUE, PAD_VALUE, PAD_VALUE)
-    padded = cv2.copyMakeBorder(
-        resized, 0, size - new_h, 0, size - new_w, cv2.BORDER_CONSTANT, value=grey
-    )
-    # OpenCV's blob maker does the HWC to NCHW float conversion in one native pass.
-    blob = cv2.dnn.blobFromImage(padded)
-    return blob.astype(np.float32, copy=False), ratio
+    """The frame letterboxed into a new 1x3xSxS float blob, and the scale applied."""
+    buffer = LetterboxBuffer(size)
+    ratio = buffer.load(frame)
+    return buffer.blob, ratio
 
 
 def grids(size: int) -> tuple[FloatArray, FloatArray]:
@@ -66,12 +84,17 @@ def decode(
     """Raw rows (N x 85) to boxes (x1, y1, x2, y2 in input pixels), best-class scores
     (objectness x class score) and class ids."""
     centres = (rows[:, 0:2] + cells) * strides
-    sizes = np.exp(rows[:, 2:4]) * strides
-    boxes = np.concatenate((centres - sizes / 2, centres + sizes / 2), axis=1)
+    halves = np.exp(rows[:, 2:4]) * strides / 2
+    boxes = np.concatenate((centres - halves, centres + halves), axis=1)
     class_scores = rows[:, 5:]
     class_ids = class_scores.argmax(axis=1)
-    scores = rows[:, 4] * class_scores[np.arange(len(rows)), class_ids]
-    return boxes.astype(np.float32), scores.astype(np.float32), class_ids.astype(np.int64)
+    scores = rows[:, 4] * class_scores.max(axis=1)  # the score at argmax, without indexing
+    # float32 rows give float32 results: the casts only copy when given other input.
+    return (
+        boxes.astype(np.float32, copy=False),
+        scores.astype(np.float32, copy=False),
+        class_ids.astype(np.int64, copy=False),
+    )
 
 
 def nms(boxes: FloatArray, scores: FloatArray, iou_threshold: float) -> IntArray:
@@ -117,6 +140,10 @@ class OnnxYoloxDetector:
         self.cells, self.strides = grids(self.size)
         self.confidence = settings.confidence
         self.wanted = {cid: cls for cid, cls in COCO_IDS.items() if cls in settings.classes}
+        # Per COCO class id, whether the settings ask for it: one lookup per row at decode.
+        self.wanted_ids = np.zeros(COCO_CLASSES, dtype=bool)
+        self.wanted_ids[list(self.wanted)] = True
+        self.input = LetterboxBuffer(self.size)
         self._check_output(path)
 
     @staticmethod
@@ -156,21 +183,24 @@ class OnnxYoloxDetector:
     def detect(self, frame: Frame) -> list[Detection]:
         """Objects in one H x W x 3 uint8 BGR frame."""
         frame = check_frame(frame)
-        blob, ratio = letterbox(frame, self.size)
-        rows = self.infer(blob)
+        ratio = self.input.load(frame)
+        rows = self.infer(self.input.blob)
         # A row's score is objectness x class score, so rows whose objectness is already below
         # the threshold cannot pass: dropping them first leaves a handful of rows to decode.
-        hopeful = rows[:, 4] >= self.confidence
+        hopeful = np.flatnonzero(rows[:, 4] >= self.confidence)
+        if hopeful.size == 0:
+            return []
         boxes, scores, class_ids = decode(rows[hopeful], self.cells[hopeful], self.strides[hopeful])
-        keep = (scores >= self.confidence) & np.isin(class_ids, list(self.wanted))
+        keep = (scores >= self.confidence) & self.wanted_ids[class_ids]
         boxes, scores, class_ids = boxes[keep] / ratio, scores[keep], class_ids[keep]
         height, width = frame.shape[:2]
+        kept = batched_nms(boxes, scores, class_ids, NMS_IOU)
         detections = []
-        for i in batched_nms(boxes, scores, class_ids, NMS_IOU):
-            x1, y1, x2, y2 = (float(v) for v in boxes[i])
-            found = to_detection(
-                self.wanted[int(class_ids[i])], float(scores[i]), (x1, y1, x2, y2), width, height
-            )
+        # Plain Python numbers, converted once for all kept boxes, not element by element.
+        for (x1, y1, x2, y2), score, class_id in zip(
+            boxes[kept].tolist(), scores[kept].tolist(), class_ids[kept].tolist(), strict=True
+        ):
+            found = to_detection(self.wanted[class_id], score, (x1, y1, x2, y2), width, height)
             if found is not None:
                 detections.append(found)
         return detections
