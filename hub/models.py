@@ -16,6 +16,14 @@ from federation.models import (
 from hub.alerts.models import Alert
 from hub.analytics.models import CameraAnalytics
 from hub.auth.models import ApiToken
+from hub.coverage.models import (
+    CoverageCache,
+    CoverageGap,
+    DemandPoint,
+    Obstacle,
+    PlanningPlan,
+    PlanningProposal,
+)
 from hub.db import Base
 from hub.enrolment.models import Enrolment
 from hub.events.models import CameraEventRow
@@ -35,7 +43,10 @@ __all__ = [
     "CameraAnalytics",
     "CameraEventRow",
     "CameraHealth",
+    "CoverageCache",
+    "CoverageGap",
     "Delivery",
+    "DemandPoint",
     "Enrolment",
     "HealthEvent",
     "HotlistEntry",
@@ -43,10 +54,13 @@ __all__ = [
     "NodeIdentity",
     "NodeKey",
     "Nonce",
+    "Obstacle",
     "Organization",
     "OutboxEvent",
     "Peer",
     "PeerKey",
+    "PlanningPlan",
+    "PlanningProposal",
     "PlateReadRow",
     "ProbeJob",
     "Rejection",

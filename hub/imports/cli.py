@@ -296,3 +296,91 @@ def organizations(
         f"imported {_plural(total, 'organization')} ({result.created} created, "
         f"{result.updated} updated) in {seconds:.1f} s"
     )
+
+
+@import_app.command("demand")
+def demand(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="CSV or GeoJSON file")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            metavar="KIND",
+            help="What the places are: station, bus_stop, market, school, scenic, parking, other",
+        ),
+    ],
+    weight: Annotated[
+        float, typer.Option(help="Weight of every record (above 0): how much it matters")
+    ] = 1.0,
+    weight_column: Annotated[
+        str | None, typer.Option(metavar="COLUMN", help="Column with each record's weight")
+    ] = None,
+    name_column: Annotated[
+        str | None, typer.Option(metavar="COLUMN", help="Column with each record's name")
+    ] = None,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option("--skip-invalid", help="Load the valid records; list the others on stderr"),
+    ] = False,
+    encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file")] = "utf-8",
+) -> None:
+    """Import demand points or areas (places cameras should see): all records or none.
+
+    CSV: one point per row from its latitude/longitude columns (lat,
+    latitude, y, 위도 / lon, lng, longitude, x, 경도), as in the Seoul open
+    data files. GeoJSON: a FeatureCollection of Point, Polygon or
+    MultiPolygon features. The name comes from --name-column, else the
+    first of name, place, title, new_address, old_address; other columns
+    are kept as properties. Every bad record is named by its line (CSV) or
+    feature number, and nothing is loaded until all are good; with
+    --skip-invalid the good ones are loaded and the bad ones listed.
+
+    Examples:
+
+      c4hub import demand gangnam_public_wifi.csv --kind other --weight 1
+
+      c4hub import demand gangnam_public_parking.csv --kind parking --weight 2
+
+      c4hub import demand stations.geojson --kind station --weight-column riders
+    """
+    from hub.coverage.models import DemandKind
+    from hub.imports.demand import DemandImportOptions, import_demand
+
+    options = DemandImportOptions(
+        kind=_choice(DemandKind, kind, "--kind") or DemandKind.OTHER,
+        weight=weight,
+        name_column=name_column,
+        weight_column=weight_column,
+        encoding=encoding,
+        skip_invalid=skip_invalid,
+    )
+    started = time.perf_counter()
+    with _transaction() as conn:
+        result = import_demand(conn, file, options)
+    seconds = time.perf_counter() - started
+    for reason in result.rejected:
+        typer.echo(f"rejected {reason}", err=True)
+    line = (
+        f"imported {_plural(result.points, 'demand point')} and "
+        f"{_plural(result.areas, 'demand area')} ({options.kind.value}) in {seconds:.1f} s"
+    )
+    if skip_invalid:
+        line += f"; rejected {_plural(len(result.rejected), 'record')}"
+    typer.echo(line)
+
+
+@import_app.command("obstacles")
+def obstacles(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="GeoJSON FeatureCollection")],
+) -> None:
+    """Import obstacles (building footprints) that block fields of view: all or none.
+
+    Each Polygon or MultiPolygon feature is subtracted from every field of
+    view it overlaps when coverage is asked for with obstacles (a simple
+    model: the footprint is not seen, what lies behind it still is).
+    """
+    from hub.imports.demand import import_obstacles
+
+    started = time.perf_counter()
+    with _transaction() as conn:
+        count = import_obstacles(conn, file)
+    typer.echo(f"imported {_plural(count, 'obstacle')} in {time.perf_counter() - started:.1f} s")

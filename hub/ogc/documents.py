@@ -21,10 +21,19 @@ CONFORMANCE = (
 Document = dict[str, Any]
 
 
-def landing(urls: Urls, extra_links: Sequence[Link] = ()) -> Document:
+REGISTRY_TITLE = "c4hub camera registry"
+REGISTRY_DESCRIPTION = "Cameras, their fields of view and their owners as OGC API - Features."
+
+
+def landing(
+    urls: Urls,
+    extra_links: Sequence[Link] = (),
+    title: str = REGISTRY_TITLE,
+    description: str = REGISTRY_DESCRIPTION,
+) -> Document:
     return {
-        "title": "c4hub camera registry",
-        "description": "Cameras, their fields of view and their owners as OGC API - Features.",
+        "title": title,
+        "description": description,
         "links": [
             link(urls.landing, "self", JSON, "This document"),
             link(urls.api, "service-desc", OPENAPI_30, "The API definition (OpenAPI 3.0)"),

@@ -7,6 +7,7 @@ collection's property filters. Schemas are written once, in the 3.0 dialect, and
 `$ref` leaves the document, and clients that resolve references poorly still understand it.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from hub.ogc.collections import COLLECTIONS, Collection, PropertyFilter, Schema
@@ -292,7 +293,13 @@ def _collection_paths(c: Collection, secured: bool) -> dict[str, Schema]:
     }
 
 
-def document(server_url: str, version: str, secured: bool) -> Schema:
+def document(
+    server_url: str,
+    version: str,
+    secured: bool,
+    collections: Mapping[str, Collection] = COLLECTIONS,
+    description: str = "The camera registry as OGC API - Features Part 1 (Core, GeoJSON).",
+) -> Schema:
     """The OpenAPI 3.0 definition of the OGC API at `server_url` (/req/oas30/oas-definition-1)."""
     paths: dict[str, Schema] = {
         "/": {"get": _operation("landing_page", "Landing page", JSON, LANDING_PAGE)},
@@ -306,14 +313,14 @@ def document(server_url: str, version: str, secured: bool) -> Schema:
             )
         },
     }
-    for c in COLLECTIONS.values():
+    for c in collections.values():
         paths.update(_collection_paths(c, secured))
     doc: Schema = {
         "openapi": "3.0.3",
         "info": {
             "title": "c4hub OGC API - Features",
             "version": version,
-            "description": "The camera registry as OGC API - Features Part 1 (Core, GeoJSON).",
+            "description": description,
             "license": {
                 "name": "AGPL-3.0-or-later",
                 "url": "https://www.gnu.org/licenses/agpl-3.0.html",

@@ -1,5 +1,9 @@
-"""OGC API - Features (Part 1: Core, GeoJSON, OpenAPI 3.0) over the registry. Thin: check the
-query, read through the service, build the document.
+"""OGC API - Features (Part 1: Core, GeoJSON, OpenAPI 3.0). Thin: check the query, read
+through the service, build the document.
+
+Two services, each with its own landing page, so a GIS client adds either as a data source: the
+registry (cameras, fields of view, organizations) at /ogc and coverage planning (coverage gaps,
+demand points, placement proposals) at /ogc/planning.
 
 Landing page, conformance and API definition are always public. The collections need a token
 unless the node publishes them as open data (settings.ogc_public); a business token sees only
@@ -7,6 +11,8 @@ its own organization and that organization's cameras.
 """
 
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -25,11 +31,29 @@ from hub.ogc.params import (
     parse_items_query,
     single_values,
 )
+from hub.ogc.planning import PLANNING_COLLECTIONS
 from hub.settings import Settings
 
 LANDING = "ogc_landing"
 
-router = APIRouter(tags=["ogc"])
+
+@dataclass(frozen=True)
+class OgcApi:
+    """One OGC API - Features service: its landing page's route name and its collections."""
+
+    landing: str
+    title: str
+    description: str
+    collections: Mapping[str, Collection]
+
+
+REGISTRY = OgcApi(LANDING, documents.REGISTRY_TITLE, documents.REGISTRY_DESCRIPTION, COLLECTIONS)
+PLANNING = OgcApi(
+    "ogc_planning_landing",
+    "c4hub coverage planning",
+    "Coverage gaps, demand points and placement proposals as OGC API - Features.",
+    PLANNING_COLLECTIONS,
+)
 
 
 class GeoJSONResponse(JSONResponse):
@@ -60,8 +84,8 @@ def _base(request: Request, settings: Settings) -> str:
     return (settings.public_url or str(request.base_url)).rstrip("/")
 
 
-def _urls(request: Request, settings: Settings) -> Urls:
-    return Urls(_base(request, settings) + request.app.url_path_for(LANDING))
+def _urls(request: Request, settings: Settings, landing: str = LANDING) -> Urls:
+    return Urls(_base(request, settings) + request.app.url_path_for(landing))
 
 
 def _only_format(request: Request, formats: tuple[str, ...]) -> None:
@@ -84,53 +108,72 @@ def _docs(media_type: str, schema: dict[str, Any], what: str, *errors: int) -> d
     return {**openapi.fastapi_response(media_type, schema, what), **problem_responses(*errors)}
 
 
-@router.get("", name=LANDING, responses=_docs(JSON, openapi.LANDING_PAGE, "Landing page", 400))
-@router.get("/", include_in_schema=False)  # clients that append "/" to the root (OGC test suites)
-def landing_page(request: Request, settings: SettingsDep) -> JSONResponse:
-    _only_format(request, JSON_FORMATS)
-    urls = _urls(request, settings)
-    return JSONResponse(documents.landing(urls, _node_links(request, settings)))
+def make_router(api: OgcApi) -> APIRouter:
+    """The routes of one OGC API service, to be mounted at its own prefix."""
+    router = APIRouter(tags=["ogc"])
+
+    def urls(request: Request, settings: Settings) -> Urls:
+        return _urls(request, settings, api.landing)
+
+    @router.get(
+        "", name=api.landing, responses=_docs(JSON, openapi.LANDING_PAGE, "Landing page", 400)
+    )
+    @router.get("/", include_in_schema=False)  # clients that append "/" (OGC test suites)
+    def landing_page(request: Request, settings: SettingsDep) -> JSONResponse:
+        _only_format(request, JSON_FORMATS)
+        extra = _node_links(request, settings)
+        doc = documents.landing(urls(request, settings), extra, api.title, api.description)
+        return JSONResponse(doc)
+
+    @router.get(
+        "/conformance", responses=_docs(JSON, openapi.CONFORMANCE, "Conformance classes", 400)
+    )
+    def conformance(request: Request) -> JSONResponse:
+        _only_format(request, JSON_FORMATS)
+        return JSONResponse(documents.conformance())
+
+    @router.get(
+        "/api",
+        response_class=OpenAPI30Response,
+        responses=_docs(OPENAPI_30, {"type": "object"}, "OpenAPI 3.0 definition", 400),
+    )
+    def api_definition(request: Request, settings: SettingsDep) -> OpenAPI30Response:
+        """This OGC API alone, as OpenAPI 3.0 with one path per collection (what OGC clients
+        read)."""
+        _only_format(request, JSON_FORMATS)
+        root = urls(request, settings).root
+        doc = openapi.document(
+            root,
+            request.app.version,
+            secured=not settings.ogc_public,
+            collections=api.collections,
+            description=api.description,
+        )
+        return OpenAPI30Response(doc)
+
+    @router.get(
+        "/collections",
+        responses=_docs(JSON, openapi.COLLECTIONS_DOC, "The feature collections", 400, 401),
+    )
+    def list_collections(
+        request: Request, session: SessionDep, settings: SettingsDep, org: OrgDep
+    ) -> JSONResponse:
+        _only_format(request, JSON_FORMATS)
+        here = urls(request, settings)
+        entries = [
+            documents.collection(here, c, service.extent(session, c, org))
+            for c in api.collections.values()
+        ]
+        return JSONResponse(documents.collections(here, entries))
+
+    # One set of routes per collection, so that both OpenAPI documents list each collection's
+    # own property filters and feature schema, and an unknown collection is simply a 404.
+    for c in api.collections.values():
+        _add_collection_routes(router, c, api.landing)
+    return router
 
 
-@router.get("/conformance", responses=_docs(JSON, openapi.CONFORMANCE, "Conformance classes", 400))
-def conformance(request: Request) -> JSONResponse:
-    _only_format(request, JSON_FORMATS)
-    return JSONResponse(documents.conformance())
-
-
-@router.get(
-    "/api",
-    response_class=OpenAPI30Response,
-    responses=_docs(OPENAPI_30, {"type": "object"}, "OpenAPI 3.0 definition", 400),
-)
-def api_definition(request: Request, settings: SettingsDep) -> OpenAPI30Response:
-    """The OGC API alone, as OpenAPI 3.0 with one path per collection (what OGC clients read)."""
-    _only_format(request, JSON_FORMATS)
-    urls = _urls(request, settings)
-    doc = openapi.document(urls.root, request.app.version, secured=not settings.ogc_public)
-    return OpenAPI30Response(doc)
-
-
-@router.get(
-    "/collections",
-    responses=_docs(JSON, openapi.COLLECTIONS_DOC, "The feature collections", 400, 401),
-)
-def list_collections(
-    request: Request, session: SessionDep, settings: SettingsDep, org: OrgDep
-) -> JSONResponse:
-    _only_format(request, JSON_FORMATS)
-    urls = _urls(request, settings)
-    entries = [
-        documents.collection(urls, c, service.extent(session, c, org)) for c in COLLECTIONS.values()
-    ]
-    return JSONResponse(documents.collections(urls, entries))
-
-
-# One set of routes per collection, so that both OpenAPI documents list each collection's own
-# property filters and feature schema, and an unknown collection is simply a 404.
-
-
-def _add_collection_routes(c: Collection) -> None:
+def _add_collection_routes(router: APIRouter, c: Collection, landing: str) -> None:
     base = f"/collections/{c.id}"
     feature_schema = openapi.collection_feature(c)
 
@@ -139,7 +182,7 @@ def _add_collection_routes(c: Collection) -> None:
     ) -> JSONResponse:
         _only_format(request, JSON_FORMATS)
         bbox = service.extent(session, c, org)
-        return JSONResponse(documents.collection(_urls(request, settings), c, bbox))
+        return JSONResponse(documents.collection(_urls(request, settings, landing), c, bbox))
 
     def items(
         request: Request, session: SessionDep, settings: SettingsDep, org: OrgDep
@@ -147,7 +190,7 @@ def _add_collection_routes(c: Collection) -> None:
         q = parse_items_query(request.query_params.multi_items(), c)
         page = service.page(session, c, q, org)
         links = page_links(
-            _urls(request, settings),
+            _urls(request, settings, landing),
             c.id,
             dict(request.query_params),
             limit=q.limit,
@@ -163,7 +206,7 @@ def _add_collection_routes(c: Collection) -> None:
         found = service.feature(session, c, feature_id, org)
         if found is None:
             raise NotFound("Feature", feature_id)
-        return GeoJSONResponse(documents.feature(_urls(request, settings), c.id, found))
+        return GeoJSONResponse(documents.feature(_urls(request, settings, landing), c.id, found))
 
     router.add_api_route(
         base,
@@ -189,5 +232,5 @@ def _add_collection_routes(c: Collection) -> None:
     )
 
 
-for _collection in COLLECTIONS.values():
-    _add_collection_routes(_collection)
+router = make_router(REGISTRY)
+planning_router = make_router(PLANNING)

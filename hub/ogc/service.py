@@ -10,40 +10,18 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, FromClause, Row, Select, cast, func, or_, select
-from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy import JSON, Row, Select, cast, false, func, or_, select
+from sqlalchemy.orm import Session
 
 from hub.ogc.collections import Collection
 from hub.ogc.params import ItemsQuery
+from hub.ogc.planning import PLANNING_SOURCES
+from hub.ogc.source import Column, Condition, Source
 from hub.registry.consent import on_map
 from hub.registry.models import Camera, Organization
 from hub.registry.params import BBox
 
-Condition = ColumnElement[bool]
-Column = ColumnElement[Any] | QueryableAttribute[Any]
 BBoxTuple = tuple[float, float, float, float]
-
-
-@dataclass(frozen=True)
-class Source:
-    """How one collection maps onto tables.
-
-    `table` alone serves filters, counts and extents; `rows` adds what the properties
-    need. `scope` is the column a business token is held to.
-    """
-
-    key: Column
-    geometry: Column
-    scope: Column
-    properties: tuple[Column, ...]
-    rows: FromClause
-    table: FromClause
-    base: tuple[Condition, ...]
-    filters: Mapping[str, Callable[[Any], Condition]]
-    # /req/core/fc-bbox-response: bbox also matches features without a geometry.
-    bbox_keeps_null: bool = False
-    # Cameras: those whose enrolment keeps them off the map are shown to their owner only.
-    consented: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,12 +130,19 @@ def _bbox(source: Source, bbox: BBox) -> Condition:
     return or_(hit, source.geometry.is_(None)) if source.bbox_keeps_null else hit
 
 
+def source_for(collection: Collection) -> Source:
+    return SOURCES.get(collection.id) or PLANNING_SOURCES[collection.id]
+
+
 def _conditions(source: Source, q: ItemsQuery, scope: uuid.UUID | None) -> list[Condition]:
     conds = list(source.base)
     if source.consented:
         conds.extend(on_map(scope))
     if scope is not None:
-        conds.append(source.scope == scope)
+        # a collection that belongs to no organization shows a business nothing
+        conds.append(false() if source.scope is None else source.scope == scope)
+    elif source.exact_scope and source.scope is not None:
+        conds.append(source.scope.is_(None))
     if q.bbox is not None:
         conds.append(_bbox(source, q.bbox))
     conds.extend(source.filters[name](value) for name, value in q.filters.items())
@@ -165,7 +150,8 @@ def _conditions(source: Source, q: ItemsQuery, scope: uuid.UUID | None) -> list[
 
 
 def _select(source: Source) -> Select[Any]:
-    geometry = cast(func.ST_AsGeoJSON(source.geometry), JSON).label("geometry")
+    shown = source.geometry if source.display is None else source.display
+    geometry = cast(func.ST_AsGeoJSON(shown), JSON).label("geometry")
     return select(source.key.label("id"), geometry, *source.properties).select_from(source.rows)
 
 
@@ -196,7 +182,7 @@ def number_matched(offset: int, limit: int, returned: int) -> int | None:
 
 def page(session: Session, collection: Collection, q: ItemsQuery, scope: uuid.UUID | None) -> Page:
     """One page in primary-key order (stable across requests), and how many features match."""
-    source = SOURCES[collection.id]
+    source = source_for(collection)
     conds = _conditions(source, q, scope)
     # Deferred join: OFFSET walks only the primary-key index (an index-only scan), and only the
     # page's own rows are read in full and joined to their owner. At offset 990,000 of a million
@@ -225,7 +211,7 @@ def feature(
         key = uuid.UUID(feature_id)
     except ValueError:
         return None
-    source = SOURCES[collection.id]
+    source = source_for(collection)
     conds = _conditions(source, ItemsQuery(), scope)
     row = session.execute(_select(source).where(source.key == key, *conds)).one_or_none()
     return None if row is None else _feature(row)
@@ -233,7 +219,7 @@ def feature(
 
 def extent(session: Session, collection: Collection, scope: uuid.UUID | None) -> BBoxTuple | None:
     """The bounding box of the features this caller can see, or None when there are none."""
-    source = SOURCES[collection.id]
+    source = source_for(collection)
     conds = _conditions(source, ItemsQuery(), scope)
     box = (
         select(func.ST_Extent(source.geometry).label("box"))

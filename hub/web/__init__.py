@@ -1,0 +1,1 @@
+"""The web map: the page at `/`, its scripts and the vendored Leaflet, served by the node."""
