@@ -6,8 +6,10 @@ asks the delivery task to send at once; beat's sweep retries whatever is still d
 """
 
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import event, insert, select
@@ -53,6 +55,17 @@ def recipients(
     return sorted(session.scalars(stmt))
 
 
+@dataclass(frozen=True)
+class Located:
+    """One event of a batch for emit_many: its data, where it happened, its id and time."""
+
+    data: BaseModel
+    position: Position
+    event_id: uuid.UUID
+    time: datetime
+    subject: str | None = None
+
+
 def emit(
     session: Session,
     type_: EventType,
@@ -71,31 +84,69 @@ def emit(
     """
     now = datetime.now(UTC)
     peers = recipients(session, type_, position, to_peers, now)
-    if not peers:
-        return []
-    outbox_id = event_id or uuid.uuid4()
-    session.execute(
-        insert(OutboxEvent).values(
-            id=outbox_id,
-            type=type_.value,
-            subject=subject,
-            time=time or now,
-            data=data.model_dump(mode="json"),
-            position=f"SRID=4326;{point_wkt(position)}" if position is not None else None,
-        )
-    )
-    session.execute(
-        insert(Delivery),
-        [{"outbox_id": outbox_id, "peer_id": p, "state": DeliveryState.PENDING} for p in peers],
-    )
-    pending: set[uuid.UUID] = session.info.setdefault(KICK_KEY, set())
-    pending.update(peers)
+    if peers:
+        row = _outbox_row(type_, data, event_id or uuid.uuid4(), time or now, subject, position)
+        _write(session, [(row, peers)])
     return peers
 
 
-def install_kicker(factory: sessionmaker[Session], send: Callable[[list[uuid.UUID]], None]) -> None:
-    """After each commit of a session from `factory` that emitted events, call `send` with the
-    peers to deliver to now. A rollback forgets them."""
+def emit_many(session: Session, type_: EventType, events: Sequence[Located]) -> int:
+    """emit() for a batch of located events (camera events, say): the agreements are asked
+    once per place, and rows go in with one statement per table. How many deliveries."""
+    now = datetime.now(UTC)
+    by_place: dict[Position, list[uuid.UUID]] = {}
+    written: list[tuple[dict[str, Any], list[uuid.UUID]]] = []
+    for item in events:
+        if item.position not in by_place:
+            by_place[item.position] = recipients(session, type_, item.position, None, now)
+        peers = by_place[item.position]
+        if peers:
+            row = _outbox_row(
+                type_, item.data, item.event_id, item.time, item.subject, item.position
+            )
+            written.append((row, peers))
+    _write(session, written)
+    return sum(len(peers) for _, peers in written)
+
+
+def _outbox_row(
+    type_: EventType,
+    data: BaseModel,
+    event_id: uuid.UUID,
+    time: datetime,
+    subject: str | None,
+    position: Position | None,
+) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "type": type_.value,
+        "subject": subject,
+        "time": time,
+        "data": data.model_dump(mode="json"),
+        "position": f"SRID=4326;{point_wkt(position)}" if position is not None else None,
+    }
+
+
+def _write(session: Session, written: list[tuple[dict[str, Any], list[uuid.UUID]]]) -> None:
+    if not written:
+        return
+    session.execute(insert(OutboxEvent), [row for row, _ in written])
+    deliveries = [
+        {"outbox_id": row["id"], "peer_id": p, "state": DeliveryState.PENDING}
+        for row, peers in written
+        for p in peers
+    ]
+    session.execute(insert(Delivery), deliveries)
+    pending: set[uuid.UUID] = session.info.setdefault(KICK_KEY, set())
+    pending.update(p for _, peers in written for p in peers)
+
+
+def install_kicker(
+    factory: "sessionmaker[Session] | type[Session]", send: Callable[[list[uuid.UUID]], None]
+) -> None:
+    """After each commit of a session from `factory` (a sessionmaker, or the Session class for
+    every session of the process) that emitted events, call `send` with the peers to deliver
+    to now. A rollback forgets them."""
 
     @event.listens_for(factory, "after_commit")
     def _after_commit(session: Session) -> None:

@@ -285,6 +285,21 @@ class AlertStateData(_Frozen):
     note: str | None = None
 
 
+class DetectionData(_Frozen):
+    """An event a camera or the analytics reported (zone, line, missing object, crowding,
+    vehicle, tamper...), without the camera's raw message."""
+
+    event_id: UUID
+    camera_id: UUID
+    camera_name: str | None
+    kind: str
+    occurred_at: UtcTimestamp
+    active: bool | None
+    position: Point
+    subject: dict[str, Any]
+    data: dict[str, Any]
+
+
 class CameraHealthData(_Frozen):
     camera_id: UUID
     status: str
@@ -308,6 +323,7 @@ EVENT_DATA: dict[EventType, type[BaseModel]] = {
     EventType.ALERT: AlertData,
     EventType.ALERT_STATE: AlertStateData,
     EventType.CAMERA_HEALTH: CameraHealthData,
+    EventType.DETECTION: DetectionData,
     EventType.HOTLIST_ENTRY: HotlistEntryData,
     EventType.HOTLIST_ENTRY_REVOKED: HotlistEntryRevokedData,
     EventType.AGREEMENT: AgreementData,
@@ -385,19 +401,8 @@ class PeerQuery(QueryJustification):
     deadline_s: float = Field(default=5.0, gt=0, le=60)
 
 
-class PlateSighting(_Frozen):
+class PlateSighting(PlateReadData):
     """One read of the plate asked for, at a camera on the answering node's map."""
-
-    read_id: UUID
-    plate: str
-    read_at: UtcTimestamp
-    confidence: float
-    camera_id: UUID
-    camera_name: str | None
-    position: Point
-    vehicle_class: str | None = None
-    colour: str | None = None
-    direction: str | None = None
 
 
 class NearbyCamera(_Frozen):
@@ -446,3 +451,81 @@ class AuditEntryOut(_Frozen):
 class AuditPage(_Frozen):
     items: list[AuditEntryOut]
     next_cursor: str | None = None
+
+
+# --- node identity, peers and refused requests: what operators see (helper FA) --------------
+
+
+class NodeOut(NodeDocument):
+    """This node's published document and its current key's fingerprint, to give to peers
+    out of band (`c4hub peer add URL --fingerprint …` on their side)."""
+
+    fingerprint: str
+
+
+class PingReply(_Frozen):
+    """The answer to a signed POST /federation/v1/ping: who the caller was recognised as."""
+
+    node_id: UUID = Field(description="The answering node")
+    caller_node_id: UUID
+    caller_name: str
+    at: UtcTimestamp
+
+
+class RejectionOut(_Frozen):
+    """A federation request this node refused, and why."""
+
+    id: int
+    at: UtcTimestamp
+    status: int
+    code: str
+    key_id: str | None
+    peer_id: UUID | None
+    method: str
+    url: str
+    remote: str | None
+    detail: str
+
+
+# --- delivery (the operators' dead-letter view) -----------------------------------------------
+
+
+class DeliveryStateName(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"  # retries spent or refused by the peer
+    WITHHELD = "withheld"  # the agreement no longer allowed it: never sent
+
+
+class DeliveryOut(_Frozen):
+    """One event's delivery to one peer."""
+
+    outbox_id: UUID = Field(description="The CloudEvent id")
+    peer_id: UUID
+    peer_name: str
+    type: str
+    subject: str | None
+    time: UtcTimestamp
+    state: DeliveryStateName
+    attempts: int
+    last_error: str | None
+    next_attempt_at: UtcTimestamp
+    delivered_at: UtcTimestamp | None
+    created_at: UtcTimestamp
+
+
+class DeliveryPage(_Frozen):
+    items: list[DeliveryOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page")
+
+
+class DeliveryRetry(_Frozen):
+    """Dead deliveries to send again: those of one peer, or the ones named, or all."""
+
+    peer_id: UUID | None = None
+    outbox_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=10_000)
+
+
+class DeliveryRetryResult(_Frozen):
+    moved: int = Field(description="Dead deliveries moved back to pending")
+    peers: list[UUID]

@@ -12,10 +12,11 @@ from typing import Annotated, Literal, Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from schemas.analytics import PlateRead, PlateText
 from schemas.events import UtcTimestamp
-from schemas.geo import Position
+from schemas.geo import Point, Position
 from schemas.scalars import JSON_INTEGER, NO_NUL_PATTERN
 
 
@@ -54,6 +55,7 @@ class Tolerance(StrEnum):
 
 Priority = Annotated[int, Field(ge=1, le=5, description="1 most urgent .. 5 least"), JSON_INTEGER]
 Note = Annotated[str, Field(min_length=1, max_length=500, pattern=NO_NUL_PATTERN)]
+Agency = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL_PATTERN)]
 Source = Annotated[
     str,
     Field(
@@ -77,6 +79,9 @@ class HotlistEntryCreate(BaseModel):
     valid_until: UtcTimestamp | None = Field(default=None, description="Null: until removed")
     source: Source
     tolerance: Tolerance = Tolerance.EXACT
+    issuing_agency: Agency | None = Field(
+        default=None, description="Who issued the entry; null: this node's name"
+    )
 
     @model_validator(mode="after")
     def _window(self) -> Self:
@@ -87,6 +92,23 @@ class HotlistEntryCreate(BaseModel):
         ):
             raise ValueError("valid_until must be after valid_from")
         return self
+
+
+class HotlistEntryUpdate(BaseModel):
+    """A change to an entry issued here; only the fields given change (`valid_until: null`
+    makes it open-ended). Plate and category are the entry's identity: for another plate or
+    list, add an entry and delete this one."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Absent (or null, which the schema does not offer) leaves a field as it is; only
+    # valid_until takes null as a value.
+    reason: Note | SkipJsonSchema[None] = None
+    legal_basis: Note | SkipJsonSchema[None] = None
+    priority: Priority | SkipJsonSchema[None] = None
+    valid_until: UtcTimestamp | None = Field(default=None, description="null: until removed")
+    tolerance: Tolerance | SkipJsonSchema[None] = None
+    issuing_agency: Agency | SkipJsonSchema[None] = None
 
 
 class HotlistEntryOut(BaseModel):
@@ -104,6 +126,12 @@ class HotlistEntryOut(BaseModel):
     source: str
     tolerance: Tolerance
     created_at: UtcTimestamp
+    issuing_agency: str | None = None
+    origin_node_id: UUID | None = Field(
+        default=None,
+        description="The peer node that published the entry; null: issued here. A federated "
+        "entry changes only when its issuer updates or revokes it",
+    )
 
 
 class HotlistEntryPage(BaseModel):
@@ -124,7 +152,9 @@ class AlertState(StrEnum):
 
 
 class AlertOut(BaseModel):
-    """A black-list hit: the read (its plate, camera, time, evidence) and the entry it hit."""
+    """A black-list hit: the read (its plate, camera, time, evidence) and the entry it hit.
+    An alert a peer raised has no `camera_id` here (the camera is in the peer's registry) but
+    names its camera and position, and `origin_node_id` says which node raised it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -133,7 +163,15 @@ class AlertOut(BaseModel):
     state: AlertState
     priority: int
     plate: str = Field(description="The plate as read")
-    camera_id: UUID
+    camera_id: UUID | None = Field(description="This node's camera; null: a peer's camera")
+    camera_name: str | None = None
+    position: Point | None = Field(default=None, description="Where the plate was read")
+    origin_node_id: UUID | None = Field(
+        default=None, description="The peer node that raised the alert; null: raised here"
+    )
+    entry_origin_node: UUID | None = Field(
+        default=None, description="The peer node that issued the entry; null: this node"
+    )
     read_id: UUID
     read_at: UtcTimestamp
     evidence: str | None = Field(description="Reference to the stored plate crop")
@@ -143,6 +181,7 @@ class AlertOut(BaseModel):
     reason: str
     created_at: UtcTimestamp
     acknowledged_at: UtcTimestamp | None
+    closed_at: UtcTimestamp | None = None
 
 
 class AlertPage(BaseModel):
@@ -156,6 +195,18 @@ class StoredPlateRead(PlateRead):
     """A stored read: white-listed plates are exempt from enforcement."""
 
     enforcement_exempt: bool = False
+
+
+class PlateReadStored(BaseModel):
+    """What posting a read did: the read as stored and the alerts it raised. Posting the same
+    read again (same id) stores nothing new: `duplicate` is true and `alert_ids` empty."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    read: StoredPlateRead
+    duplicate: bool
+    exempt: bool = Field(description="A white-list entry matched: exempt from enforcement")
+    alert_ids: list[UUID]
 
 
 class PlateReadPage(BaseModel):

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from hub.events import federation
 from hub.events.models import CameraEventRow
 from hub.paging import newest_first
 from hub.registry.models import Camera
@@ -20,7 +21,8 @@ log = logging.getLogger(__name__)
 
 
 def store_events(session: Session, events: Sequence[NormalizedEvent]) -> list[uuid.UUID]:
-    """Insert `events` (each with its camera_id); the ids that were new.
+    """Insert `events` (each with its camera_id); the ids that were new. New ones go to the
+    peers whose agreement has `detections` (in the same transaction, through the outbox).
 
     An id already stored is skipped (a redelivery); an event of a camera deleted meanwhile is
     dropped, since its camera's events are deleted with it.
@@ -40,7 +42,10 @@ def store_events(session: Session, events: Sequence[NormalizedEvent]) -> list[uu
         .on_conflict_do_nothing(index_elements=[CameraEventRow.id])
         .returning(CameraEventRow.id)
     )
-    return list(session.scalars(stmt))
+    new = list(session.scalars(stmt))
+    fresh = set(new)
+    federation.publish(session, [event for event in events if event.id in fresh])
+    return new
 
 
 def _row(event: NormalizedEvent) -> dict[str, object]:

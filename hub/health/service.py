@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from adapters.base import Target
+from hub.health import federation
 from hub.health.checks import Baseline, Outcome, Plan
 from hub.health.consent import check_allowed, decode_allowed
 from hub.health.models import CameraHealth, HealthEvent
@@ -133,7 +134,8 @@ def _plan(
 
 
 def record(session: Session, outcome: Outcome, grace: Grace) -> HealthEvent | None:
-    """Write one check's outcome; the confirmed change it caused, if any."""
+    """Write one check's outcome; the confirmed change it caused, if any (offered to peers
+    whose agreement has `camera_health`, in the same transaction)."""
     health = session.get(CameraHealth, outcome.camera_id, with_for_update=True)
     camera = session.get(Camera, outcome.camera_id)
     if health is None or camera is None:
@@ -173,6 +175,7 @@ def record(session: Session, outcome: Outcome, grace: Grace) -> HealthEvent | No
     )
     session.add(event)
     session.flush()
+    federation.publish(session, event)
     return event
 
 

@@ -23,10 +23,14 @@ def import_(
     replace: Annotated[
         bool, typer.Option("--replace", help="Delete this source's earlier entries first")
     ] = False,
+    issuing_agency: Annotated[
+        str | None, typer.Option(help="Who issued the list; default: this node's name")
+    ] = None,
 ) -> None:
     """Import hotlist entries from a CSV file: columns plate, category, reason, legal_basis,
     and optionally priority (1-5), valid_from, valid_until (ISO 8601 with offset), tolerance.
-    The first bad row stops the import (`line N: reason`) and nothing is written.
+    The first bad row stops the import (`line N: reason`) and nothing is written. Peers whose
+    agreement has `hotlists` receive the new entries (and revocations of replaced ones).
 
     Examples:
       c4hub hotlists import stolen.csv --source national-police --category stolen \\
@@ -37,7 +41,7 @@ def import_(
     from hub.cli import fail
     from hub.hotlists.importer import ImportOptions, import_entries
     from hub.imports.cli import _transaction
-    from schemas.hotlists import Category, Source, Tolerance
+    from schemas.hotlists import Agency, Category, Source, Tolerance
 
     try:
         chosen = Category(category.lower()) if category else None
@@ -53,6 +57,11 @@ def import_(
         TypeAdapter(Source).validate_python(source)
     except ValidationError:
         fail("--source takes 1 to 100 letters, digits and . _ : / - (e.g. national-police)")
+    if issuing_agency is not None:
+        try:
+            TypeAdapter(Agency).validate_python(issuing_agency)
+        except ValidationError:
+            fail("--issuing-agency takes 1 to 200 characters (e.g. 'Fiscalia General')")
     options = ImportOptions(
         source=source,
         category=chosen,
@@ -60,8 +69,13 @@ def import_(
         legal_basis=legal_basis,
         tolerance=chosen_tolerance,
         replace=replace,
+        issuing_agency=issuing_agency,
     )
     with _transaction() as conn:
         result = import_entries(conn, file, options)
     replaced = f", replacing {result.replaced}" if options.replace else ""
-    typer.echo(f"imported {result.entries} entries from {source}{replaced} in {result.seconds} s")
+    published = f"; {result.published} deliveries to peers queued" if result.published else ""
+    typer.echo(
+        f"imported {result.entries} entries from {source}{replaced} in {result.seconds} s"
+        + published
+    )

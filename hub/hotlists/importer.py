@@ -5,11 +5,14 @@ Each row is checked in Python as it is read (parse_row, pure); the first bad one
 import with `line N: reason`, and the savepoint the COPY ran in is rolled back, so nothing is
 half-loaded. Ids are UUIDv7 ascending (hub.imports.encoding.CameraIds), appended to the
 primary key's B-tree rather than scattered over it. The caller commits.
+
+Peers whose agreement has hotlists out learn of it in the same transaction, in bulk: a
+revocation of each replaced entry and the new entries (hub.hotlists.federation).
 """
 
 import time
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -17,7 +20,9 @@ from typing import Any, cast
 import psycopg
 from psycopg.types.string import BytesBinaryDumper
 from sqlalchemy import Connection, delete
+from sqlalchemy.orm import Session
 
+from hub.hotlists import federation
 from hub.hotlists.matching import clean_plate, confusion_key
 from hub.hotlists.models import HotlistEntry
 from hub.imports.encoding import RAW, CameraIds, split_ids
@@ -41,6 +46,7 @@ COPY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("valid_until", "timestamptz"),
     ("source", "text"),
     ("tolerance", "text"),
+    ("issuing_agency", "text"),
 )
 COLUMNS = ("plate", "category", "reason", "legal_basis", "priority", "valid_from")
 COLUMNS_ALL = (*COLUMNS, "valid_until", "tolerance")
@@ -55,6 +61,7 @@ class ImportOptions:
     priority: int = 3
     tolerance: Tolerance = Tolerance.EXACT
     replace: bool = False  # delete the source's earlier entries first (a fresh list)
+    issuing_agency: str | None = None  # who issued the list; None: this node's name
 
 
 @dataclass(frozen=True)
@@ -62,10 +69,11 @@ class ImportResult:
     entries: int
     replaced: int
     seconds: float
+    published: int = 0  # deliveries to peers written (entries x peers, revocations too)
 
 
 # A parsed row in COPY_COLUMNS order without the id.
-Row = tuple[str, str, str, str, str, str, int, datetime, datetime | None, str, str]
+Row = tuple[str, str, str, str, str, str, int, datetime, datetime | None, str, str, str | None]
 
 
 class Plan:
@@ -155,6 +163,7 @@ def parse_row(values: Sequence[object], plan: Plan, now: datetime) -> Row:
         valid_until,
         options.source,
         tolerance.value,
+        options.issuing_agency,
     )
 
 
@@ -180,13 +189,21 @@ def import_entries(
     with a one-line reason, and nothing written, on the first bad row. The caller commits."""
     started = time.perf_counter()
     now = now or datetime.now(UTC)
-    with open_table(path) as table, conn.begin_nested():
+    with (
+        open_table(path) as table,
+        conn.begin_nested(),
+        Session(bind=conn, join_transaction_mode="rollback_only") as session,
+    ):
         if table.kind != "csv":
             raise ImportFailed(f"{path}: a hotlist is a CSV file with a header row")
-        plan = Plan(table.headers, options)
-        replaced = 0
+        plan = Plan(table.headers, _with_agency(options, session))
+        replaced = published = 0
         if options.replace:
-            stmt = delete(HotlistEntry).where(HotlistEntry.source == options.source)
+            # only entries issued here: a peer's entries change only when their issuer says so
+            published = federation.revoke_source(session, options.source, now)
+            stmt = delete(HotlistEntry).where(
+                HotlistEntry.source == options.source, HotlistEntry.origin_node_id.is_(None)
+            )
             replaced = conn.execute(stmt).rowcount
         records = table.records()
         try:
@@ -194,7 +211,15 @@ def import_entries(
         finally:
             if isinstance(records, Generator):
                 records.close()  # before the file is, also when a bad row stops the import
-    return ImportResult(entries, replaced, round(time.perf_counter() - started, 3))
+        published += federation.publish_imported(session, options.source, now)
+    seconds = round(time.perf_counter() - started, 3)
+    return ImportResult(entries, replaced, seconds, published)
+
+
+def _with_agency(options: ImportOptions, session: Session) -> ImportOptions:
+    if options.issuing_agency is not None:
+        return options
+    return replace(options, issuing_agency=federation.node_name(session))
 
 
 def _batches(records: Iterator[Any], plan: Plan, now: datetime) -> Iterator[list[Row]]:

@@ -16,6 +16,7 @@ from schemas.hotlists import (
     HotlistEntryCreate,
     HotlistEntryOut,
     HotlistEntryPage,
+    HotlistEntryUpdate,
     ListKind,
 )
 
@@ -75,9 +76,30 @@ def get_entry(entry_id: uuid.UUID, session: SessionDep, principal: PrincipalDep)
     return service.entry_out(service.get_entry(session, entry_id))
 
 
-@hotlists_router.delete("/entries/{entry_id:uuid}", status_code=204)
+@hotlists_router.patch(
+    "/entries/{entry_id:uuid}",
+    response_model=HotlistEntryOut,
+    responses=problem_responses(400, 409, 413),
+)
+def update_entry(
+    entry_id: uuid.UUID, data: HotlistEntryUpdate, session: SessionDep, principal: PrincipalDep
+) -> HotlistEntryOut:
+    """Change an entry issued here (reason, legal basis, priority, valid_until, tolerance,
+    issuing agency); peers whose agreement has `hotlists` receive the new version. An entry a
+    peer issued is changed only by that peer: 409."""
+    require(principal, OPERATORS, "change hotlists")
+    row = service.update_entry(session, entry_id, data)
+    session.commit()
+    return service.entry_out(row)
+
+
+@hotlists_router.delete(
+    "/entries/{entry_id:uuid}", status_code=204, responses=problem_responses(409)
+)
 def delete_entry(entry_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Response:
-    """Remove an entry. Alerts it raised stay, with their copy of its plate and reason."""
+    """Remove an entry issued here; peers whose agreement has `hotlists` drop it too. Alerts
+    it raised stay, with their copy of its plate and reason. An entry a peer issued is revoked
+    only by that peer: 409."""
     require(principal, OPERATORS, "change hotlists")
     service.delete_entry(session, entry_id)
     session.commit()

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
-from hub.errors import NotFound
+from federation.models import Peer
+from hub.errors import Conflict, NotFound
+from hub.hotlists import federation
 from hub.hotlists.matching import confusion_key
 from hub.hotlists.models import HotlistEntry
 from hub.paging import newest_first
@@ -17,6 +19,7 @@ from schemas.hotlists import (
     HotlistEntryCreate,
     HotlistEntryOut,
     HotlistEntryPage,
+    HotlistEntryUpdate,
     ListKind,
     Tolerance,
 )
@@ -36,10 +39,13 @@ def entry_out(row: HotlistEntry) -> HotlistEntryOut:
         source=row.source,
         tolerance=row.tolerance,
         created_at=row.created_at,
+        issuing_agency=row.issuing_agency,
+        origin_node_id=row.origin_node_id,
     )
 
 
 def create_entry(session: Session, data: HotlistEntryCreate) -> HotlistEntry:
+    """Add an entry issued here and publish it to the peers whose agreement has hotlists."""
     row = HotlistEntry(
         plate=data.plate,
         key=confusion_key(data.plate),
@@ -52,10 +58,12 @@ def create_entry(session: Session, data: HotlistEntryCreate) -> HotlistEntry:
         valid_until=data.valid_until,
         source=data.source,
         tolerance=data.tolerance,
+        issuing_agency=data.issuing_agency or federation.node_name(session),
     )
     session.add(row)
     session.flush()
     session.refresh(row)  # created_at from the server
+    federation.publish_entry(session, row)
     return row
 
 
@@ -66,11 +74,52 @@ def get_entry(session: Session, entry_id: uuid.UUID) -> HotlistEntry:
     return row
 
 
-def delete_entry(session: Session, entry_id: uuid.UUID) -> None:
-    """Remove an entry; the alerts it raised stay, with their copy of its plate and reason."""
-    stmt = delete(HotlistEntry).where(HotlistEntry.id == entry_id).returning(HotlistEntry.id)
-    if session.execute(stmt).first() is None:
+def update_entry(session: Session, entry_id: uuid.UUID, data: HotlistEntryUpdate) -> HotlistEntry:
+    """Change an entry issued here and publish the new version; a peer's entry changes only
+    when its issuer says so: Conflict."""
+    row = session.get(HotlistEntry, entry_id, with_for_update=True)
+    if row is None:
         raise NotFound("Hotlist entry", entry_id)
+    if row.origin_node_id is not None:
+        raise _issued_elsewhere(session, row.origin_node_id, "change")
+    for name in data.model_fields_set:
+        value = getattr(data, name)
+        if value is not None or name == "valid_until":
+            setattr(row, name, value)
+    if row.valid_until is not None and row.valid_until <= row.valid_from:
+        # a rule against the stored entry, not the request alone: a conflict
+        raise Conflict(
+            f"valid_until must be after the entry's valid_from, {row.valid_from.isoformat()}."
+        )
+    session.flush()
+    federation.publish_entry(session, row)
+    return row
+
+
+def _issued_elsewhere(session: Session, origin: uuid.UUID, action: str) -> Conflict:
+    issuer = session.scalar(select(Peer.name).where(Peer.node_id == origin)) or str(origin)
+    return Conflict(
+        f"This entry was issued by {issuer}; only its issuer can {action} it (peers receive "
+        "its changes and revocation)."
+    )
+
+
+def delete_entry(session: Session, entry_id: uuid.UUID) -> None:
+    """Remove an entry issued here and tell the peers it was revoked; the alerts it raised
+    stay, with their copy of its plate and reason. A peer's entry changes only when its
+    issuer revokes it: Conflict."""
+    stmt = (
+        delete(HotlistEntry)
+        .where(HotlistEntry.id == entry_id, HotlistEntry.origin_node_id.is_(None))
+        .returning(HotlistEntry.id)
+    )
+    if session.execute(stmt).first() is not None:
+        federation.publish_revocation(session, entry_id, datetime.now(UTC))
+        return
+    origin = session.scalar(select(HotlistEntry.origin_node_id).where(HotlistEntry.id == entry_id))
+    if origin is None:
+        raise NotFound("Hotlist entry", entry_id)
+    raise _issued_elsewhere(session, origin, "revoke")
 
 
 @dataclass(frozen=True)

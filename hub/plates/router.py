@@ -1,10 +1,11 @@
-"""Plate reads API: search reads, and a vehicle's route across cameras. Admins, operators, and
-businesses for their own cameras' reads; planners work with aggregates, never plates."""
+"""Plate reads API: post a read, search reads, and a vehicle's route across cameras. Admins,
+operators, and businesses for their own cameras' reads; planners work with aggregates, never
+plates."""
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from hub.deps import PrincipalDep, SessionDep, require
 from hub.errors import Invalid, problem_responses
@@ -12,9 +13,10 @@ from hub.hotlists.matching import like_pattern
 from hub.paging import Cursor
 from hub.plates import store
 from hub.registry.params import BBox, parse_bbox
+from schemas.analytics import PlateRead
 from schemas.enums import Role
 from schemas.events import UtcTimestamp
-from schemas.hotlists import PlateReadPage, RouteFeature
+from schemas.hotlists import PlateReadPage, PlateReadStored, RouteFeature
 
 READERS = frozenset({Role.ADMIN, Role.OPERATOR, Role.BUSINESS})
 
@@ -39,6 +41,30 @@ def _bbox(text: str | None) -> BBox | None:
         return parse_bbox(text)
     except ValueError as exc:
         raise Invalid(str(exc), "bbox") from None
+
+
+@plates_router.post(
+    "/reads",
+    response_model=PlateReadStored,
+    status_code=201,
+    responses={
+        200: {"model": PlateReadStored, "description": "Posted before: nothing new stored"},
+        **problem_responses(400, 404, 413),
+    },
+)
+def post_read(
+    read: PlateRead, session: SessionDep, principal: PrincipalDep, response: Response
+) -> PlateReadStored:
+    """Store a plate read made by a camera that reads plates itself (or typed by an operator):
+    it is matched against the hotlists at once, raising alerts (sent to the peers concerned).
+    Idempotent by `id`: posting the same read again answers 200 and raises nothing new.
+    Businesses post reads of their own cameras only; `read_at` within the retention period."""
+    require(principal, READERS, "post plate reads")
+    outcome = store.post_read(session, read, principal.org_scope)
+    session.commit()
+    if outcome.duplicate:
+        response.status_code = 200
+    return outcome
 
 
 @plates_router.get("/reads", response_model=PlateReadPage)

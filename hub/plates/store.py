@@ -16,19 +16,24 @@ from sqlalchemy import ColumnElement, Select, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from federation import outbox
 from hub.alerts.models import Alert
 from hub.alerts.service import apply_hotlists
+from hub.errors import Invalid, NotFound
 from hub.hotlists.matching import confusion_key, like_pattern
 from hub.paging import newest_first
 from hub.plates.models import PlateReadRow
+from hub.registry.cameras import get_camera
 from hub.registry.consent import on_map
 from hub.registry.models import Camera
 from hub.registry.params import BBox
 from schemas.analytics import Box, PlateRead
+from schemas.federation import EventType, PlateReadData
 from schemas.geo import Point
 from schemas.hotlists import (
     LineString,
     PlateReadPage,
+    PlateReadStored,
     RouteFeature,
     RouteProperties,
     Sighting,
@@ -36,6 +41,7 @@ from schemas.hotlists import (
 )
 
 RETENTION_DAYS = 60
+FUTURE_SKEW = timedelta(minutes=10)  # a posted read's clock may run this far ahead of ours
 DAYS_AHEAD = 7
 ROUTE_LIMIT = 10_000  # sightings per route; a longer window is asked in pieces
 PARTITION_NAME = re.compile(r"^plate_reads_p(\d{8})$")
@@ -103,7 +109,8 @@ class Stored:
 
 
 def store_read(session: Session, read: PlateRead, now: datetime | None = None) -> Stored:
-    """Store a read (idempotent by id), match it against the hotlists and raise its alerts.
+    """Store a read (idempotent by id), match it against the hotlists and raise its alerts;
+    peers whose agreement has plate_reads (and whose area holds the read) get it too.
 
     Without its own location the read takes its camera's position.
     """
@@ -140,12 +147,70 @@ def store_read(session: Session, read: PlateRead, now: datetime | None = None) -
         insert(PlateReadRow)
         .from_select([*values, "camera_id", "location"], source)
         .on_conflict_do_nothing(index_elements=["read_at", "id"])
-        .returning(PlateReadRow.id)
+        .returning(func.ST_X(PlateReadRow.location), func.ST_Y(PlateReadRow.location))
     )
-    if session.execute(stmt).first() is None:
+    inserted = session.execute(stmt).first()
+    if inserted is None:
         return Stored(False)
+    if inserted[0] is not None:
+        _publish(session, read, (inserted[0], inserted[1]), now)
     alerts, exempt = apply_hotlists(session, read)
     return Stored(True, alerts, exempt)
+
+
+def _publish(session: Session, read: PlateRead, position: outbox.Position, now: datetime) -> None:
+    """Emit the read to the peers an agreement lets plate reads go to at its place."""
+    peers = outbox.recipients(session, EventType.PLATE_READ, position, None, now)
+    if not peers:
+        return  # the common case: no camera name to look up, nothing to write
+    name = session.scalar(select(Camera.name).where(Camera.id == read.camera_id))
+    data = PlateReadData(
+        read_id=read.id,
+        plate=read.plate,
+        read_at=read.read_at,
+        confidence=read.confidence,
+        camera_id=read.camera_id,
+        camera_name=name,
+        position=Point(type="Point", coordinates=[position[0], position[1]]),
+        vehicle_class=read.vehicle_class,
+        colour=read.colour,
+        direction=read.direction,
+    )
+    outbox.emit(
+        session,
+        EventType.PLATE_READ,
+        data,
+        subject=f"plate_read:{read.id}",
+        position=position,
+        to_peers=peers,
+        event_id=read.id,
+    )
+
+
+def post_read(
+    session: Session, read: PlateRead, scope: uuid.UUID | None, now: datetime | None = None
+) -> PlateReadStored:
+    """A read posted through the API: its camera must be the caller's to post for (NotFound
+    otherwise) and its time within retention (Invalid); stored as store_read does. A read
+    posted before is answered as stored then, raising nothing new."""
+    now = now or datetime.now(UTC)
+    get_camera(session, read.camera_id, scope)
+    if read.read_at < now - timedelta(days=RETENTION_DAYS):
+        raise Invalid(f"read_at is older than the {RETENTION_DAYS}-day retention", "read_at")
+    if read.read_at > now + FUTURE_SKEW:
+        raise Invalid("read_at is in the future; check the camera's clock", "read_at")
+    outcome = store_read(session, read, now)
+    found = session.execute(
+        _reads([PlateReadRow.read_at == read.read_at, PlateReadRow.id == read.id])
+    ).first()
+    if found is None:  # its camera was deleted meanwhile
+        raise NotFound("Camera", read.camera_id)
+    return PlateReadStored(
+        read=read_out(*found),
+        duplicate=not outcome.stored,
+        exempt=found[0].enforcement_exempt,
+        alert_ids=[alert.id for alert in outcome.alerts],
+    )
 
 
 # --- searching -------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ def test_a_good_row_becomes_an_entry() -> None:
         _plan(),
         NOW,
     )
-    plate, key, kind, category, reason, legal, priority, start, until, source, tol = row
+    plate, key, kind, category, reason, legal, priority, start, until, source, tol, agency = row
     assert (plate, key, kind, category) == ("12AB34", "12A834", "black", "stolen")
     assert (reason, legal, priority, source, tol) == (
         "reported stolen",
@@ -33,6 +33,7 @@ def test_a_good_row_becomes_an_entry() -> None:
     )
     assert start == NOW
     assert until == datetime(2027, 1, 1, tzinfo=UTC)
+    assert agency is None  # the node's name, filled in at import
 
 
 def test_defaults_from_options_fill_empty_cells() -> None:
@@ -42,7 +43,7 @@ def test_defaults_from_options_fill_empty_cells() -> None:
     ))  # fmt: skip
     row = parse_row(["AMB001"], plan, NOW)
     assert row[2:6] == ("white", "emergency", "ambulance", "Act 1")
-    assert row[-1] == "confusable"
+    assert row[10] == "confusable"
 
 
 @pytest.mark.parametrize(
