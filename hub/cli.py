@@ -126,20 +126,26 @@ def token_create(
 
 
 def _register_subcommands() -> None:
+    from federation.cli import init, keys_app, peer_app
     from hub.cameras_cli import camera_app
     from hub.events.cli import events_app
     from hub.hotlists.cli import hotlists_app
     from hub.imports.cli import import_app
+    from hub.planning.cli import report_app
     from hub.plates.cli import plates_app
     from hub.worker_cli import beat, worker
 
     app.add_typer(import_app, name="import")
+    app.add_typer(report_app, name="report")
     app.add_typer(camera_app, name="camera")
     app.add_typer(events_app, name="events")
     app.add_typer(hotlists_app, name="hotlists")
     app.add_typer(plates_app, name="plates")
     app.command()(worker)
     app.command()(beat)
+    app.command()(init)
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(peer_app, name="peer")
 
 
 _register_subcommands()

@@ -9,6 +9,12 @@ Queues are declared here, through kombu, so the API (which only sends) and the w
 - `analytics`: stream segments analysed per camera (detect, track, rules), sent by beat every
   C4HUB_ANALYTICS_SEGMENT_S; `plates`: one message per vehicle that left a picture (plate
   reading, hotlists, alerts). Each dead-letters to `<queue>.dead`.
+- `federation`: deliveries to peer nodes (`federation.tasks.deliver_peer`, kicked after each
+  commit that emitted events and by the beat sweep every C4HUB_FEDERATION_SWEEP_S), the
+  replay-cache purge and the peers' key refresh; dead letters to `federation.dead`.
+- `coverage`: recomputation of cached coverages the registry moved on from
+  (`hub.coverage.tasks.refresh_stale`, sent by beat every C4HUB_COVERAGE_REFRESH_EVERY_S);
+  dead letters to `coverage.dead`.
 - `health`: the health sweep (`hub.health.tasks.sweep`, sent by beat every
   C4HUB_HEALTH_SWEEP_EVERY_S) and the camera checks it hands out; dead letters to `health.dead`.
 
@@ -27,6 +33,8 @@ PROBE_QUEUE = "probe"
 HEALTH_QUEUE = "health"
 ANALYTICS_QUEUE = "analytics"
 PLATES_QUEUE = "plates"
+COVERAGE_QUEUE = "coverage"
+FEDERATION_QUEUE = "federation"
 DEAD_LETTER = "probe.dead"
 
 
@@ -55,6 +63,8 @@ probe_queue, dead_queue = _queues(PROBE_QUEUE)
 health_queue, health_dead_queue = _queues(HEALTH_QUEUE)
 analytics_queue, analytics_dead_queue = _queues(ANALYTICS_QUEUE)
 plates_queue, plates_dead_queue = _queues(PLATES_QUEUE)
+coverage_queue, coverage_dead_queue = _queues(COVERAGE_QUEUE)
+federation_queue, federation_dead_queue = _queues(FEDERATION_QUEUE)
 QUEUES = [
     probe_queue,
     dead_queue,
@@ -64,11 +74,22 @@ QUEUES = [
     analytics_dead_queue,
     plates_queue,
     plates_dead_queue,
+    federation_queue,
+    federation_dead_queue,
+    coverage_queue,
+    coverage_dead_queue,
 ]
 
 
 def make_celery(settings: Settings) -> Celery:
-    tasks = ["hub.registry.tasks", "hub.health.tasks", "hub.analytics.tasks", "hub.plates.tasks"]
+    tasks = [
+        "hub.registry.tasks",
+        "hub.health.tasks",
+        "hub.analytics.tasks",
+        "hub.plates.tasks",
+        "hub.coverage.tasks",
+        "federation.tasks",
+    ]
     app = Celery("c4hub", broker=settings.broker_url, include=tasks)
     app.conf.update(
         task_serializer="json",
@@ -88,8 +109,15 @@ def make_celery(settings: Settings) -> Celery:
             "hub.analytics.tasks.read_vehicle": {"queue": PLATES_QUEUE},
             "hub.plates.tasks.*": {"queue": PLATES_QUEUE},
             "hub.analytics.tasks.*": {"queue": ANALYTICS_QUEUE},
+            "hub.coverage.tasks.*": {"queue": COVERAGE_QUEUE},
+            "federation.tasks.*": {"queue": FEDERATION_QUEUE},
         },
         beat_schedule={
+            "coverage-refresh": {
+                "task": "hub.coverage.tasks.refresh_stale",
+                "schedule": settings.coverage_refresh_every_s,
+                "options": {"queue": COVERAGE_QUEUE, "expires": settings.coverage_refresh_every_s},
+            },
             "health-sweep": {
                 "task": "hub.health.tasks.sweep",
                 "schedule": settings.health_sweep_every_s,
@@ -105,6 +133,22 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "hub.analytics.tasks.schedule_segments",
                 "schedule": settings.analytics_segment_s,
                 "options": {"queue": ANALYTICS_QUEUE, "expires": settings.analytics_segment_s},
+            },
+            "federation-sweep": {
+                "task": "federation.tasks.sweep",
+                "schedule": settings.federation_sweep_s,
+                # A late sweep is dropped: the next one finds the same deliveries due.
+                "options": {"queue": FEDERATION_QUEUE, "expires": settings.federation_sweep_s},
+            },
+            "federation-nonce-purge": {
+                "task": "federation.tasks.purge_nonces",
+                "schedule": 3600,
+                "options": {"queue": FEDERATION_QUEUE, "expires": 3600},
+            },
+            "federation-peer-refresh": {
+                "task": "federation.tasks.refresh_peers",
+                "schedule": 600,
+                "options": {"queue": FEDERATION_QUEUE, "expires": 600},
             },
         },
         # A probe bounds itself (settings.probe_timeout_s); this hard limit is the backstop

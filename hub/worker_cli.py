@@ -13,10 +13,11 @@ def worker(
     queues: Annotated[
         str,
         typer.Option(
-            help="Queues to take work from, comma-separated: probe, health, analytics, plates "
-            "(a machine can serve only some, e.g. a GPU box only analytics)"
+            help="Queues to take work from, comma-separated: probe, health, analytics, plates, "
+            "federation (deliveries to peers), coverage (recomputing cached coverage); a machine "
+            "can serve only some, e.g. a GPU box only analytics"
         ),
-    ] = "probe,health,analytics,plates",
+    ] = "probe,health,analytics,plates,federation,coverage",
     beat: Annotated[
         bool,
         typer.Option(

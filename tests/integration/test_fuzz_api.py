@@ -10,6 +10,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
+from federation.node import init_node
 from hub.auth.service import create_token
 from hub.registry.cameras import create_camera
 from hub.registry.organizations import create_organization
@@ -62,7 +63,14 @@ def test_schemathesis_finds_nothing() -> None:
     key = Fernet.generate_key().decode()
     with fresh_database() as url:
         token = _seed(url, key)
-        settings = Settings(database_url=url, data_dir=Path(tempfile.mkdtemp()), secret_key=key)
+        # An initialised node: its federation routes answer as in production, not 503.
+        data_dir = Path(tempfile.mkdtemp())
+        engine = create_engine(url)
+        with Session(engine) as session:
+            init_node(session, data_dir, "Fuzz node", "http://127.0.0.1:1/", None)
+            session.commit()
+        engine.dispose()
+        settings = Settings(database_url=url, data_dir=data_dir, secret_key=key)
         with live_node(settings) as base:
             env = {
                 **os.environ,

@@ -56,7 +56,9 @@ def place(session: Session, box: CredentialBox, org: Organization) -> Callable[.
                 interval_s=60,
                 next_check_at=NOW,
                 status=status,
-                since=NOW - timedelta(seconds=ago_s),
+                # The API compares with the clock at request time: a module-level NOW would be
+                # minutes old by the time this runs in the whole suite.
+                since=datetime.now(UTC) - timedelta(seconds=ago_s),
                 candidate_checks=0,
                 enabled=True,
             )

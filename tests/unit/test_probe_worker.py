@@ -47,12 +47,20 @@ def test_every_task_module_is_loaded_and_routed() -> None:
         "hub.health.tasks",
         "hub.analytics.tasks",
         "hub.plates.tasks",
+        "hub.coverage.tasks",
+        "federation.tasks",
     }
     assert conf.task_routes["hub.analytics.tasks.read_vehicle"] == {"queue": "plates"}
     assert conf.task_routes["hub.analytics.tasks.*"] == {"queue": "analytics"}
+    assert conf.task_routes["federation.tasks.*"] == {"queue": "federation"}
+    assert conf.task_routes["hub.coverage.tasks.*"] == {"queue": "coverage"}
     schedule = {entry["task"] for entry in conf.beat_schedule.values()}
     assert schedule == {
         "hub.health.tasks.sweep",
         "hub.analytics.tasks.schedule_segments",
         "hub.plates.tasks.maintain_partitions",
+        "hub.coverage.tasks.refresh_stale",
+        "federation.tasks.sweep",
+        "federation.tasks.purge_nonces",
+        "federation.tasks.refresh_peers",
     }
