@@ -25,7 +25,7 @@ ADMINS = frozenset({Role.ADMIN})
 agreements_router = APIRouter(
     prefix="/federation/agreements",
     tags=["federation"],
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(400, 401, 403, 404, 422),
 )
 
 

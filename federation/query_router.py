@@ -30,7 +30,7 @@ from schemas.federation import (
 ASKERS = frozenset({Role.ADMIN, Role.OPERATOR})
 
 queries_router = APIRouter(
-    prefix="/federation", tags=["federation"], responses=problem_responses(401, 403, 422, 503)
+    prefix="/federation", tags=["federation"], responses=problem_responses(400, 401, 403, 422, 503)
 )
 peer_queries_router = APIRouter(prefix="/federation/v1", tags=["federation"])
 

@@ -57,7 +57,16 @@ def _json(content: dict[str, Any]) -> Response:
     return Response(json.dumps(content, indent=1), media_type=SCHEMA_MEDIA_TYPE)
 
 
-@federation_router.get("/schemas")
+# Documented as what they are (JSON Schema documents), not FastAPI's default application/json.
+_SCHEMA_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "JSON Schema documents",
+        "content": {SCHEMA_MEDIA_TYPE: {"schema": {"type": "object"}}},
+    }
+}
+
+
+@federation_router.get("/schemas", response_class=Response, responses=_SCHEMA_RESPONSE)
 def schemas() -> Response:
     """The CloudEvent envelope's schema, and the `data` schema of every event type."""
     return _json(
@@ -68,7 +77,11 @@ def schemas() -> Response:
     )
 
 
-@federation_router.get("/schemas/{type_name}", responses=problem_responses(404))
+@federation_router.get(
+    "/schemas/{type_name}",
+    response_class=Response,
+    responses={**_SCHEMA_RESPONSE, **problem_responses(404)},
+)
 def schema(type_name: str) -> Response:
     """The JSON Schema of one event type's `data` (e.g. org.c4hub.plate.read.v1)."""
     try:
