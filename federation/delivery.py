@@ -149,7 +149,7 @@ def deliver_batch(session: Session, ctx: DeliveryContext, peer_id: uuid.UUID) ->
             Delivery.state == DeliveryState.PENDING,
             Delivery.next_attempt_at <= now,
         )
-        .order_by(Delivery.created_at, OutboxEvent.time, Delivery.outbox_id)
+        .order_by(Delivery.created_at, Delivery.outbox_id)  # ix_federation_deliveries_order
         .limit(ctx.policy.batch)
     ).all()
     if not rows:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Text,
@@ -197,6 +198,13 @@ class Delivery(Base):
             "next_attempt_at",
             postgresql_where=text("state = 'pending'"),
         ),
+        Index(
+            "ix_federation_deliveries_order",
+            "peer_id",
+            "created_at",
+            "outbox_id",
+            postgresql_where=text("state = 'pending'"),
+        ),
         Index("ix_federation_deliveries_dead", "peer_id", postgresql_where=text("state = 'dead'")),
     )
 
@@ -206,8 +214,8 @@ class InboxEvent(Base):
 
     __tablename__ = "federation_inbox"
 
-    source: Mapped[str] = mapped_column(String(200), primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    event_id: Mapped[str] = mapped_column(String(100))
     peer_id: Mapped[uuid.UUID] = mapped_column(UUID, ForeignKey("peers.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(100))
     time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -219,7 +227,11 @@ class InboxEvent(Base):
         DateTime(timezone=True), server_default=func.now()
     )
 
-    __table_args__ = (Index("ix_federation_inbox_type_time", "type", "time"),)
+    __table_args__ = (
+        # Event id first: all of a peer's events share one source (see migration 0010).
+        PrimaryKeyConstraint("event_id", "source", name="federation_inbox_pkey"),
+        Index("ix_federation_inbox_type_time", "type", "time"),
+    )
 
 
 class Rejection(Base):

@@ -148,6 +148,14 @@ def upgrade() -> None:
         ["peer_id", "next_attempt_at"],
         postgresql_where=sa.text("state = 'pending'"),
     )
+    # A batch is the oldest pending deliveries of one peer: read in this index's order, a
+    # backlog of any size costs the same per batch (no sort of everything pending).
+    op.create_index(
+        "ix_federation_deliveries_order",
+        "federation_deliveries",
+        ["peer_id", "created_at", "outbox_id"],
+        postgresql_where=sa.text("state = 'pending'"),
+    )
     op.create_index(
         "ix_federation_deliveries_dead",
         "federation_deliveries",
@@ -156,14 +164,17 @@ def upgrade() -> None:
     )
     op.create_table(
         "federation_inbox",
-        sa.Column("source", sa.String(200), primary_key=True),
-        sa.Column("event_id", sa.String(100), primary_key=True),
+        sa.Column("source", sa.String(200), nullable=False),
+        sa.Column("event_id", sa.String(100), nullable=False),
         sa.Column("peer_id", UUID(), sa.ForeignKey("peers.id", ondelete="CASCADE"), nullable=False),
         sa.Column("type", sa.String(100), nullable=False),
         _ts("time", False),
         sa.Column("data", JSONB(), nullable=False),
         sa.Column("position", _geom("POINT"), nullable=True),
         _ts("received_at", False, True),
+        # The event id first: one peer sends everything under one source, so an index led by
+        # the source would not narrow a batch's duplicate check at all.
+        sa.PrimaryKeyConstraint("event_id", "source", name="federation_inbox_pkey"),
     )
     op.create_index("ix_federation_inbox_type_time", "federation_inbox", ["type", "time"])
     op.create_table(
