@@ -36,6 +36,7 @@ import httpx
 import psycopg
 from sqlalchemy import insert, select
 
+from bench.parts.unsigned_inbox import UNSIGNED_INBOX_PATH
 from federation.client import PeerClient, PeerResponse, PeerTarget
 from federation.delivery import Clients, DeliveryContext, deliver_peer
 from federation.identity import SigningKey
@@ -181,7 +182,8 @@ def bench_alert_latency(region: Node, a: Node, reads: int, every_s: float) -> di
 
 
 class UnsignedClient(PeerClient):
-    """Posts to the bench receiver without signing and takes its answer unchecked."""
+    """Posts the same batches to the bench receiver's unsigned route, without signing, and
+    takes its answer unchecked."""
 
     def __init__(self, key: SigningKey, base: str) -> None:
         super().__init__(key, timeout_s=60)
@@ -197,7 +199,10 @@ class UnsignedClient(PeerClient):
         timeout_s: float | None,
     ) -> PeerResponse:
         reply = self._http.request(
-            method, self.base + path, content=body, headers={"Content-Type": content_type}
+            method,
+            self.base + UNSIGNED_INBOX_PATH,
+            content=body,
+            headers={"Content-Type": content_type},
         )
         return PeerResponse(reply.status_code, dict(reply.headers), reply.content)
 
@@ -243,13 +248,13 @@ def unsigned_receiver(b: Node, a_peer_at_b: Peer) -> Iterator[str]:
         sys.executable,
         "-m",
         "bench.parts.unsigned_inbox",
-        b.database_url,
         str(port),
         str(a_peer_at_b.id),
         str(a_peer_at_b.node_id),
         a_peer_at_b.name,
     ]
-    process = subprocess.Popen(command, env=b.env)
+    log = (b.data_dir / "unsigned.log").open("wb")  # stdout is the bench's JSON
+    process = subprocess.Popen(command, env=b.env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _up(base), 30, "the unsigned receiver did not start")

@@ -1,45 +1,47 @@
-"""A bench-only receiver: the node's inbox service behind a route with no signature check, so
-bench/federation.py can time the same delivery path with and without RFC 9421 signing.
+"""A bench-only receiver: the node's own app (create_app, run as `c4hub serve` runs it) with one
+extra route, /bench/v1/inbox, that hands a batch to the same inbox service without checking a
+signature, so bench/federation.py can time the same delivery path with and without RFC 9421.
 
 Never part of a node: it exists only to measure what signing costs.
 
-  python -m bench.parts.unsigned_inbox DATABASE_URL PORT PEER_ID PEER_NODE_ID PEER_NAME
+  python -m bench.parts.unsigned_inbox PORT PEER_ID PEER_NODE_ID PEER_NAME   (C4HUB_* env)
 """
 
+import gc
 import json
 import sys
 import uuid
 from datetime import UTC, datetime
 
 import uvicorn
-from fastapi import FastAPI, Request, Response
+from fastapi import Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from federation.inbox import InboxPeer, parse_batch, receive
-from hub.db import make_engine, make_sessionmaker, session_scope
+from hub.app import create_app
+from hub.db import session_scope
+from hub.settings import get_settings
 
-
-def make_app(database_url: str, peer: InboxPeer) -> FastAPI:
-    sessions = make_sessionmaker(make_engine(database_url))
-    app = FastAPI()
-
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.post("/federation/v1/inbox")
-    async def inbox(request: Request) -> Response:
-        events, _ = parse_batch(json.loads(await request.body()))
-        with session_scope(sessions) as session:
-            result = receive(session, peer, events, datetime.now(UTC))
-        return Response(result.model_dump_json(), media_type="application/json")
-
-    return app
+UNSIGNED_INBOX_PATH = "/bench/v1/inbox"
 
 
 def main() -> None:
-    url, port, peer_id, node_id, name = sys.argv[1:6]
+    port, peer_id, node_id, name = sys.argv[1:5]
     peer = InboxPeer(peer_id=uuid.UUID(peer_id), node_id=uuid.UUID(node_id), name=name)
-    uvicorn.run(make_app(url, peer), host="127.0.0.1", port=int(port), log_level="warning")
+    app = create_app(get_settings())
+
+    def apply(body: bytes) -> str:
+        events, _ = parse_batch(json.loads(body))
+        with session_scope(app.state.sessionmaker) as session:
+            return receive(session, peer, events, datetime.now(UTC)).model_dump_json()
+
+    async def inbox(request: Request) -> Response:
+        answer = await run_in_threadpool(apply, await request.body())
+        return Response(answer, media_type="application/json")
+
+    app.add_api_route(UNSIGNED_INBOX_PATH, inbox, methods=["POST"])
+    gc.freeze()  # as hub.serve does
+    uvicorn.run(app, host="127.0.0.1", port=int(port), log_level="info")
 
 
 if __name__ == "__main__":
