@@ -27,7 +27,8 @@ def worker(
     loglevel: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
 ) -> None:
     """Run a worker for the node's queues: camera probes (`probe`), health checks (`health`),
-    stream analysis (`analytics`) and plate reading (`plates`). Add workers on any machine that
+    stream analysis (`analytics`), plate reading (`plates`), deliveries to peer nodes
+    (`federation`) and coverage recomputation (`coverage`). Add workers on any machine that
     reaches the broker and the database to scale out.
 
     It writes results into C4HUB_DATABASE_URL and opens camera credentials with the node's
@@ -70,8 +71,9 @@ def worker(
 def beat(
     loglevel: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
 ) -> None:
-    """Run the node's scheduler: it sends the health sweep every C4HUB_HEALTH_SWEEP_EVERY_S
-    seconds to the `health` queue, where workers pick it up. Run one per node."""
+    """Run the node's scheduler: the health sweep (every C4HUB_HEALTH_SWEEP_EVERY_S seconds),
+    analytics segments, plate partitions, the federation sweep, nonce purge and peer refresh,
+    and the coverage refresh, each to its queue, where workers pick them up. Run one per node."""
     from hub.settings import get_settings
     from hub.worker import celery_app
 
