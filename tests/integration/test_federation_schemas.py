@@ -44,7 +44,13 @@ def test_one_type_validates_a_real_event(client: TestClient) -> None:
 
 
 def test_unknown_type_is_404(client: TestClient) -> None:
-    for name in ("org.c4hub.nothing.v1", EventType.DETECTION.value):  # detection: no data yet
-        reply = client.get(f"/federation/v1/schemas/{name}")
-        assert reply.status_code == 404
-        assert reply.headers["content-type"] == "application/problem+json"
+    reply = client.get("/federation/v1/schemas/org.c4hub.nothing.v1")
+    assert reply.status_code == 404
+    assert reply.headers["content-type"] == "application/problem+json"
+
+
+def test_every_event_type_has_its_data_schema(client: TestClient) -> None:
+    for type_ in EventType:
+        reply = client.get(f"/federation/v1/schemas/{type_.value}")
+        assert reply.status_code == 200, type_
+        assert reply.json()["$id"] == f"/federation/v1/schemas/{type_.value}"
