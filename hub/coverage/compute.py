@@ -6,10 +6,11 @@ one tile), each tile's part of the area further split by ST_Subdivide so no piec
 boundary. Each camera's view is projected once (the GiST index on cameras.location finds the
 cameras near the area), assigned to the tiles its bounding box overlaps by arithmetic on the
 grid (not a spatial join) and clipped to each (ST_ClipByBox2D where the view is convex). The
-clipped views are unioned per tile and group: all, each owner kind, each purpose, and crime
-prevention plus parking enforcement; a group that holds all of a tile's views reuses the tile's
-union. Unions of a few dozen simple polygons per tile stay cheap where one union over a city's
-cameras would not; only tiles on the area's border are intersected with it.
+clipped views are unioned per tile and owner kind; a tile's whole coverage is the union of its
+few owner-kind unions, and crime prevention plus parking enforcement the union of those two
+purposes' unions; a purpose holding all of a tile's views reuses the tile's union. Unions of a
+few dozen simple polygons per tile stay cheap where one union over a city's cameras would not;
+only tiles on the area's border are intersected with it.
 
 Gaps are cut at tile borders: each gap polygon is the part of a tile no camera sees, small
 enough to page through and draw (a city-wide gap with ten thousand holes would be one feature
@@ -92,33 +93,50 @@ cells AS MATERIALIZED (
   WHERE ST_Dimension(clipped) = 2
 ),
 member AS MATERIALIZED (
-  SELECT i, j, grp, geom
-  FROM cells CROSS JOIN LATERAL unnest(
-      ARRAY[:all, 'owner_kind:' || owner_kind, 'purpose:' || purpose]
-      || CASE WHEN purpose IN (:crime, :parking) THEN ARRAY[:shareable]
-              ELSE ARRAY[]::text[] END) AS grp
+  SELECT i, j, 'owner_kind:' || owner_kind AS grp, 'kind' AS axis, geom FROM cells
+  UNION ALL
+  SELECT i, j, 'purpose:' || purpose, 'purpose', geom FROM cells
 ),
 sizes AS MATERIALIZED (
-  SELECT i, j, grp, count(*) AS n FROM member GROUP BY i, j, grp
+  SELECT i, j, grp, axis, count(*) AS n FROM member GROUP BY i, j, grp, axis
 ),
--- A group holding every view of its tile (one owner kind, say) has the tile's union: it is
--- reused, not computed again.
-alike AS (
-  SELECT s.i, s.j, s.grp, s.n = whole.n AND s.grp <> :all AS same
-  FROM sizes s JOIN sizes whole ON whole.i = s.i AND whole.j = s.j AND whole.grp = :all
+-- A purpose holding every view of its tile covers what the whole tile's views cover: it takes
+-- the tile's union instead of computing it again.
+whole AS (
+  SELECT s.i, s.j, s.grp, s.n = t.n AS same
+  FROM sizes s JOIN (SELECT i, j, count(*) AS n FROM cells GROUP BY i, j) t
+    ON t.i = s.i AND t.j = s.j
+  WHERE s.axis = 'purpose'
 ),
-unions AS MATERIALIZED (
+kinds AS MATERIALIZED (
+  SELECT i, j, grp, ST_Union(geom) AS geom FROM member WHERE axis = 'kind'
+  GROUP BY i, j, grp
+),
+-- Everything a tile's cameras see is the union of the few owner-kind unions, far cheaper than
+-- a union of every view again.
+alls AS MATERIALIZED (
+  SELECT i, j, :all AS grp, ST_Union(geom) AS geom FROM kinds GROUP BY i, j
+),
+purposes AS MATERIALIZED (
   SELECT member.i, member.j, member.grp, ST_Union(member.geom) AS geom
-  FROM member JOIN alike ON alike.i = member.i AND alike.j = member.j
-                        AND alike.grp = member.grp AND NOT alike.same
+  FROM member JOIN whole ON whole.i = member.i AND whole.j = member.j
+                        AND whole.grp = member.grp AND NOT whole.same
   GROUP BY member.i, member.j, member.grp
+  UNION ALL
+  SELECT whole.i, whole.j, whole.grp, alls.geom
+  FROM whole JOIN alls ON alls.i = whole.i AND alls.j = whole.j
+  WHERE whole.same
 ),
 every AS (
-  SELECT i, j, grp, geom FROM unions
+  SELECT i, j, grp, geom FROM kinds
   UNION ALL
-  SELECT alike.i, alike.j, alike.grp, unions.geom
-  FROM alike JOIN unions ON unions.i = alike.i AND unions.j = alike.j AND unions.grp = :all
-  WHERE alike.same
+  SELECT i, j, grp, geom FROM alls
+  UNION ALL
+  SELECT i, j, grp, geom FROM purposes
+  UNION ALL
+  SELECT i, j, :shareable, ST_Union(geom) FROM purposes
+  WHERE grp IN ('purpose:' || :crime, 'purpose:' || :parking)
+  GROUP BY i, j
 ),
 clipped AS MATERIALIZED (
   SELECT pieces.tid, every.grp,
