@@ -140,6 +140,32 @@ def _run_hooks_if_activated(
             hook(session, row)
 
 
+def _new_agreement(
+    agreement_id: uuid.UUID,
+    peer_id: uuid.UUID,
+    proposed_by: Side,
+    terms: AgreementTerms,
+    area: str | None,
+    now: datetime,
+) -> Agreement:
+    """A new row, accepted by neither side yet. The terms are as the proposer sent them, so a
+    peer's proposal has its scope lists swapped: what the peer sends out, this node takes in."""
+    by_peer = proposed_by is Side.PEER
+    return Agreement(
+        id=agreement_id,
+        peer_id=peer_id,
+        proposed_by=proposed_by,
+        scopes_out=_scopes(terms.scopes_in if by_peer else terms.scopes_out),
+        scopes_in=_scopes(terms.scopes_out if by_peer else terms.scopes_in),
+        area=area,
+        purpose=terms.purpose,
+        legal_basis=terms.legal_basis,
+        expires_at=terms.expires_at,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def propose(session: Session, data: AgreementCreate, now: datetime) -> Agreement:
     """Store the agreement accepted on this side and send it to the peer. Flushes."""
     peer = session.get(Peer, data.peer_id)
@@ -148,20 +174,8 @@ def propose(session: Session, data: AgreementCreate, now: datetime) -> Agreement
     if peer.state is not PeerState.ACTIVE:
         raise Conflict(f"Peer {peer.name} is {peer.state.value}; reactivate it first.")
     area = _check_terms(data, now)
-    row = Agreement(
-        id=uuid.uuid4(),
-        peer_id=peer.id,
-        proposed_by=Side.LOCAL,
-        scopes_out=_scopes(data.scopes_out),
-        scopes_in=_scopes(data.scopes_in),
-        area=area,
-        purpose=data.purpose,
-        legal_basis=data.legal_basis,
-        expires_at=data.expires_at,
-        local_accepted_at=now,
-        created_at=now,
-        updated_at=now,
-    )
+    row = _new_agreement(uuid.uuid4(), peer.id, Side.LOCAL, data, area, now)
+    row.local_accepted_at = now
     session.add(row)
     session.flush()
     session.refresh(row)  # the area back as a geometry, for the control event
@@ -236,21 +250,10 @@ def mirror(peer: InboxPeer, data: AgreementData, now: datetime) -> Agreement:
         area = multipolygon_ewkt(data.area) if data.area is not None else None
     except ValueError as exc:
         raise Refused(f"area: {exc}") from None
-    return Agreement(
-        id=data.agreement_id,
-        peer_id=peer.peer_id,
-        proposed_by=Side.PEER,
-        scopes_out=_scopes(data.scopes_in),
-        scopes_in=_scopes(data.scopes_out),
-        area=area,
-        purpose=data.purpose,
-        legal_basis=data.legal_basis,
-        expires_at=data.expires_at,
-        peer_accepted_at=now if data.sender_accepted else None,
-        suspended_by=Side.PEER if data.suspended_by_sender else None,
-        created_at=now,
-        updated_at=now,
-    )
+    row = _new_agreement(data.agreement_id, peer.peer_id, Side.PEER, data, area, now)
+    row.peer_accepted_at = now if data.sender_accepted else None
+    row.suspended_by = Side.PEER if data.suspended_by_sender else None
+    return row
 
 
 def apply_peer_state(row: Agreement, data: AgreementData, now: datetime) -> None:

@@ -2,8 +2,9 @@
 
 from typing import Any
 
-import shapely
-from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.geometry import MultiPolygon, Polygon
+
+from hub.geojson_checks import GeometryError, Problem, checked_geometry
 
 AREA_TYPES = ("Polygon", "MultiPolygon")
 
@@ -17,23 +18,24 @@ def parse_area(geometry: Any) -> MultiPolygon:
     if not isinstance(geometry, dict) or geometry.get("type") not in AREA_TYPES:
         raise AreaError("area must be a GeoJSON Polygon or MultiPolygon geometry object")
     try:
-        geom = shape(geometry)
-    except (ValueError, TypeError, AttributeError, IndexError) as exc:
-        raise AreaError(f"area is not valid GeoJSON ({exc})") from None
-    if geom.is_empty:
-        raise AreaError("area is empty: give at least one ring of four or more positions")
-    reason = shapely.is_valid_reason(geom)
-    if reason != "Valid Geometry":
-        raise AreaError(f"area is not a valid polygon: {reason}; fix the ring and send it again")
-    minx, miny, maxx, maxy = geom.bounds
-    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
-        raise AreaError("area has positions outside longitude -180..180 / latitude -90..90")
+        geom = checked_geometry(geometry, "area")
+    except GeometryError as exc:
+        raise AreaError(_area_message(exc)) from None
     if geom.area == 0:
         raise AreaError("area has no extent (all its positions lie on a line)")
     if isinstance(geom, MultiPolygon):
         return geom
     assert isinstance(geom, Polygon)
     return MultiPolygon([geom])
+
+
+def _area_message(exc: GeometryError) -> str:
+    """The check's words, with what to do where the client can fix the ring."""
+    if exc.problem is Problem.EMPTY:
+        return f"{exc}: give at least one ring of four or more positions"
+    if exc.problem is Problem.INVALID:
+        return f"area is not a valid polygon: {exc.detail}; fix the ring and send it again"
+    return str(exc)
 
 
 def area_ewkt(area: MultiPolygon | Polygon) -> str:

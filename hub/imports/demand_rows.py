@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import shapely
-from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.geometry import MultiPolygon, Polygon
 
+from hub.geojson_checks import GeometryError, checked_geometry
 from hub.imports.errors import ColumnError
 from hub.imports.readers import Record
 from hub.imports.rows import ALIASES, RowError, normalize_header, parse_number, present
@@ -99,17 +100,9 @@ def _geometry_ewkt(geometry: object) -> str:
     if not isinstance(geometry, dict) or kind not in DEMAND_GEOMETRIES:
         raise RowError(f"geometry must be a Point, Polygon or MultiPolygon, not {kind or 'null'}")
     try:
-        geom = shape(geometry)
-    except (ValueError, TypeError, AttributeError, IndexError) as exc:
-        raise RowError(f"geometry is not valid GeoJSON ({exc})") from None
-    if geom.is_empty:
-        raise RowError("geometry is empty")
-    reason = shapely.is_valid_reason(geom)
-    if reason != "Valid Geometry":
-        raise RowError(f"geometry is invalid: {reason}")
-    minx, miny, maxx, maxy = geom.bounds
-    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
-        raise RowError("geometry has positions outside longitude -180..180 / latitude -90..90")
+        geom = checked_geometry(geometry, "geometry")
+    except GeometryError as exc:
+        raise RowError(str(exc)) from None
     return f"SRID=4326;{geom.wkt}"
 
 
