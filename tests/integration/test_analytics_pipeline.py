@@ -7,24 +7,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
 
-import av
 import numpy as np
 import pytest
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.base import ColorFrame, Target, Timeout
-from hub.analytics.colour import dominant_colour
 from hub.analytics.context import AnalyticsContext, FrameSource
-from hub.analytics.detection import load_detector
 from hub.analytics.evidence import EvidenceStore
 from hub.analytics.models import CameraAnalytics
 from hub.analytics.pipeline import Pipeline, VehicleSighting
-from hub.analytics.rules import RuleEngine
 from hub.analytics.segments import run_segment
-from hub.analytics.tracking import Tracker
 from hub.events.models import CameraEventRow
 from hub.registry.cameras import create_camera
 from hub.registry.models import Camera, Organization
@@ -34,30 +28,10 @@ from schemas.analytics import AnalyticsSettings, Colour, Direction, ObjectClass
 from schemas.camera import CameraCreate
 from schemas.events import EventKind, NormalizedEvent
 from tests.fixtures.rtsp_server import rtsp_server
-from tests.support import DATA
+from tests.integration.analytics_video import CARS, PEOPLE, frames_of, pipeline_for, settings
 
-PEOPLE = DATA / "video" / "one-by-one-person-detection.mp4"
-CARS = DATA / "video" / "car-detection.mp4"
 # People walk left to right across the shop floor; this line stands in their way.
 EXIT_LINE = {"id": "exit", "start": [0.75, 1.0], "end": [0.75, 0.5], "forward_name": "leaving"}
-
-
-def settings(**fields: object) -> AnalyticsSettings:
-    return AnalyticsSettings.model_validate({"enabled": True, **fields})
-
-
-def frames_of(video: Path, fps: float) -> Iterator[tuple[float, ColorFrame]]:
-    """The video's frames at about `fps`, with their stream times (seconds)."""
-    container = av.open(str(video))
-    stream = container.streams.video[0]
-    step = max(1, round(float(stream.average_rate or 10) / fps))
-    for index, frame in enumerate(container.decode(stream)):
-        if index % step == 0 and frame.pts is not None and frame.time_base is not None:
-            yield (
-                float(frame.pts * frame.time_base),
-                cast(ColorFrame, frame.to_ndarray(format="bgr24")),
-            )
-    container.close()
 
 
 def run(
@@ -73,14 +47,6 @@ def run(
         for obj in outcome.objects:
             seen[obj.track_id] = seen.get(obj.track_id, 0) + 1
     return events, finished + pipeline.finish(), seen
-
-
-def pipeline_for(camera_id: uuid.UUID, config: AnalyticsSettings) -> Pipeline:
-    detector = load_detector(config, get_settings().models_dir)
-    rules = RuleEngine(camera_id, list(config.zones), list(config.lines), (127.05, 37.5))
-    return Pipeline(
-        camera_id, config, detector, Tracker(frame_rate=config.fps), rules, dominant_colour
-    )
 
 
 @pytest.mark.slow
