@@ -9,9 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.coverage.models import CoverageCache, CoverageGap
+from hub.coverage.models import CoverageCache, CoverageGap, Obstacle
+from hub.enrolment.models import Enrolment
 from hub.registry.fov import destination
 from hub.registry.models import Organization
+from schemas.enrolment import ConsentTier, EnrolmentState
 from schemas.enums import OrganizationKind, Role
 
 Headers = dict[str, str]
@@ -175,6 +177,54 @@ def test_area_with_no_cameras_is_all_gap(client: TestClient, auth: Callable[...,
     assert doc["properties"]["share"] == 0 and doc["properties"]["cameras"] == 0
     assert len(doc["features"]) == 1
     assert close(doc["features"][0]["properties"]["area_m2"], 100.0 * 100.0)
+
+
+def test_obstacles_hide_what_lies_behind_them(
+    client: TestClient, session: Session, cameras: dict[str, Any]
+) -> None:
+    # A 10 m x 10 m building inside B's circle, and one where no camera looks.
+    for west, south in ((5, 5), (-60, 60)):
+        ring = [
+            offset(west, south),
+            offset(west + 10, south),
+            offset(west + 10, south + 10),
+            offset(west, south + 10),
+        ]
+        positions = ", ".join(f"{lon} {lat}" for lon, lat in [*ring, ring[0]])
+        session.add(Obstacle(geom=f"SRID=4326;MULTIPOLYGON((({positions})))", source="test"))
+    session.commit()
+    h, area = cameras["admin"], {"area": square(100)}
+    plain = client.post("/api/v1/coverage", headers=h, json=area).json()
+    blocked = client.post("/api/v1/coverage", headers=h, json={**area, "obstacles": True}).json()
+    views = SECTOR_A + CIRCLE_B + HALF_C
+    assert close(plain["covered_m2"], views)
+    assert close(blocked["covered_m2"], views - 100.0, rel=0.001)
+    assert close(blocked["by_purpose"]["parking_enforcement"]["covered_m2"], CIRCLE_B - 100.0)
+    assert close(blocked["by_owner_kind"]["police"]["covered_m2"], HALF_C)
+    assert close(blocked["gap_m2"], AREA - views + 100.0, rel=0.001)
+
+
+def test_cameras_without_consent_to_be_mapped_are_not_counted(
+    client: TestClient, session: Session, cameras: dict[str, Any]
+) -> None:
+    # A business enrolled B, then withdrew; A's enrolment is approved.
+    for name, state in (("b", EnrolmentState.WITHDRAWN), ("a", EnrolmentState.APPROVED)):
+        camera_id = cameras["ids"][name]
+        session.add(
+            Enrolment(
+                camera_id=camera_id,
+                org_id=cameras["district"].id,
+                state=state,
+                consent_tier=ConsentTier.REGISTRY_ONLY,
+            )
+        )
+    session.commit()
+    body = client.post(
+        "/api/v1/coverage", headers=cameras["admin"], json={"area": square(100)}
+    ).json()
+    assert body["cameras"] == 2
+    assert close(body["covered_m2"], SECTOR_A + HALF_C)
+    assert body["assumed_360"]["count"] == 0
 
 
 def _problem(r: Any, status: int) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, update
+from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.coverage import service
@@ -88,6 +88,15 @@ def test_the_worker_recomputes_what_changed_and_nothing_else(
     assert _covered(factory) == 0
 
 
+WORK_TABLES = ("coverage_work_runs", "coverage_work_blocks", "coverage_work_cameras")
+
+
+def _work_rows(factory: sessionmaker[Session]) -> dict[str, int]:
+    """Rows left in the tables a computation shares with PostgreSQL's parallel workers."""
+    with factory() as session:
+        return {t: int(session.scalar(text(f"SELECT count(*) FROM {t}")) or 0) for t in WORK_TABLES}
+
+
 def test_a_failed_recomputation_leaves_the_old_entry_whole(
     sessions: tuple[sessionmaker[Session], Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -109,6 +118,7 @@ def test_a_failed_recomputation_leaves_the_old_entry_whole(
         rows = session.execute(select(CoverageCache.id, CoverageCache.version)).all()
         assert [tuple(r) for r in rows] == [(old_id, old_version)]
         assert session.scalar(select(func.count()).select_from(CoverageGap)) == old_gaps
+    assert _work_rows(factory) == dict.fromkeys(WORK_TABLES, 0)
     monkeypatch.undo()
     assert refresh_all(factory) == 1
     with factory() as session:
@@ -116,3 +126,4 @@ def test_a_failed_recomputation_leaves_the_old_entry_whole(
         assert isinstance(new_id, uuid.UUID) and new_id != old_id
         gap_caches = session.scalars(select(CoverageGap.cache_id).distinct()).all()
         assert gap_caches == [new_id]
+    assert _work_rows(factory) == dict.fromkeys(WORK_TABLES, 0)
