@@ -14,7 +14,7 @@ from federation.models import (
     Rejection,
 )
 from hub.alerts.models import Alert
-from hub.analytics.models import CameraAnalytics
+from hub.analytics.models import AnalyticsState, CameraAnalytics
 from hub.auth.models import ApiToken
 from hub.coverage.models import (
     CoverageCache,
@@ -36,6 +36,7 @@ from hub.registry.probe import ProbeJob
 __all__ = [
     "Agreement",
     "Alert",
+    "AnalyticsState",
     "ApiToken",
     "AuditEntry",
     "Base",
