@@ -1,5 +1,6 @@
 """What every detector backend shares: the protocol, the errors, frame checks, box mapping."""
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -24,6 +25,17 @@ COCO_IDS: dict[int, ObjectClass] = {
     5: ObjectClass.BUS,
     7: ObjectClass.TRUCK,
 }
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A frame made ready for a model: its input blob, the scale from frame to blob, and the
+    frame's size, which is what reading the model's answer needs."""
+
+    blob: npt.NDArray[np.float32]
+    ratio: float
+    width: int
+    height: int
 
 
 class ModelError(Exception):

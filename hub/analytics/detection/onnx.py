@@ -15,6 +15,7 @@ import onnxruntime as ort
 from hub.analytics.detection.base import (
     COCO_IDS,
     Frame,
+    Prepared,
     check_frame,
     model_error,
     to_detection,
@@ -28,6 +29,20 @@ STRIDES = (8, 16, 32)
 COCO_CLASSES = 80  # class scores per row, after the 4 box values and objectness
 PAD_VALUE = 114  # YOLOX's own letterbox grey
 NMS_IOU = 0.45
+
+
+def fitted(height: int, width: int, size: int) -> tuple[float, int, int]:
+    """The scale that fits a picture into the square, and the scaled picture's rows, columns."""
+    ratio: float = min(size / height, size / width)
+    return ratio, max(1, round(height * ratio)), max(1, round(width * ratio))
+
+
+def draw(blob: FloatArray, frame: Frame, rows: int, columns: int) -> None:
+    """The frame scaled to rows x columns, written into the blob's top-left as float planes."""
+    resized = cv2.resize(frame, (columns, rows), interpolation=cv2.INTER_LINEAR)
+    # Contiguous planes convert to float far faster than strided HWC-to-CHW copies.
+    for channel, plane in enumerate(cv2.split(resized)):
+        blob[0, channel, :rows, :columns] = plane
 
 
 class LetterboxBuffer:
@@ -44,23 +59,24 @@ class LetterboxBuffer:
     def load(self, frame: Frame) -> float:
         """Writes the frame (BGR, 0-255, no normalisation) into `blob`; the scale applied."""
         height, width = frame.shape[:2]
-        ratio: float = min(self.size / height, self.size / width)
-        new_w, new_h = max(1, round(width * ratio)), max(1, round(height * ratio))
-        if (new_h, new_w) != self._picture:  # a smaller picture would leave old pixels
+        ratio, rows, columns = fitted(height, width, self.size)
+        if (rows, columns) != self._picture:  # a smaller picture would leave old pixels
             self.blob.fill(PAD_VALUE)
-            self._picture = (new_h, new_w)
-        resized = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
-        # Contiguous planes convert to float far faster than strided HWC-to-CHW copies.
-        for channel, plane in enumerate(cv2.split(resized)):
-            self.blob[0, channel, :new_h, :new_w] = plane
+            self._picture = (rows, columns)
+        draw(self.blob, frame, rows, columns)
         return ratio
 
 
 def letterbox(frame: Frame, size: int) -> tuple[FloatArray, float]:
     """The frame letterboxed into a new 1x3xSxS float blob, and the scale applied."""
-    buffer = LetterboxBuffer(size)
-    ratio = buffer.load(frame)
-    return buffer.blob, ratio
+    height, width = frame.shape[:2]
+    ratio, rows, columns = fitted(height, width, size)
+    blob: FloatArray = np.empty((1, 3, size, size), dtype=np.float32)
+    # Only the border is filled: the picture covers the rest.
+    blob[0, :, rows:, :] = PAD_VALUE
+    blob[0, :, :rows, columns:] = PAD_VALUE
+    draw(blob, frame, rows, columns)
+    return blob, ratio
 
 
 def grids(size: int) -> tuple[FloatArray, FloatArray]:
@@ -181,10 +197,25 @@ class OnnxYoloxDetector:
         return np.asarray(outputs[0], dtype=np.float32).reshape(-1, 85)
 
     def detect(self, frame: Frame) -> list[Detection]:
-        """Objects in one H x W x 3 uint8 BGR frame."""
+        """Objects in one H x W x 3 uint8 BGR frame. One frame at a time: the frame goes
+        through the detector's one reused input (see `prepare` for frames in flight)."""
         frame = check_frame(frame)
         ratio = self.input.load(frame)
-        rows = self.infer(self.input.blob)
+        height, width = frame.shape[:2]
+        prepared = Prepared(self.input.blob, ratio, width, height)
+        return self.read(self.infer(prepared.blob), prepared)
+
+    def prepare(self, frame: Frame) -> Prepared:
+        """The frame checked and letterboxed into a blob of its own, for `infer` then `read`.
+        Touches nothing shared: frames can be prepared in one thread while the model runs on
+        earlier ones in another (onnxruntime releases the GIL while it runs)."""
+        frame = check_frame(frame)
+        blob, ratio = letterbox(frame, self.size)
+        height, width = frame.shape[:2]
+        return Prepared(blob, ratio, width, height)
+
+    def read(self, rows: FloatArray, prepared: Prepared) -> list[Detection]:
+        """The detections in the model's raw rows for a prepared frame."""
         # A row's score is objectness x class score, so rows whose objectness is already below
         # the threshold cannot pass: dropping them first leaves a handful of rows to decode.
         hopeful = np.flatnonzero(rows[:, 4] >= self.confidence)
@@ -192,15 +223,16 @@ class OnnxYoloxDetector:
             return []
         boxes, scores, class_ids = decode(rows[hopeful], self.cells[hopeful], self.strides[hopeful])
         keep = (scores >= self.confidence) & self.wanted_ids[class_ids]
-        boxes, scores, class_ids = boxes[keep] / ratio, scores[keep], class_ids[keep]
-        height, width = frame.shape[:2]
+        boxes, scores, class_ids = boxes[keep] / prepared.ratio, scores[keep], class_ids[keep]
         kept = batched_nms(boxes, scores, class_ids, NMS_IOU)
         detections = []
         # Plain Python numbers, converted once for all kept boxes, not element by element.
         for (x1, y1, x2, y2), score, class_id in zip(
             boxes[kept].tolist(), scores[kept].tolist(), class_ids[kept].tolist(), strict=True
         ):
-            found = to_detection(self.wanted[class_id], score, (x1, y1, x2, y2), width, height)
+            found = to_detection(
+                self.wanted[class_id], score, (x1, y1, x2, y2), prepared.width, prepared.height
+            )
             if found is not None:
                 detections.append(found)
         return detections
