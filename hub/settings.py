@@ -47,6 +47,14 @@ class Settings(BaseSettings):
         description="Seconds of stream one analytics task reads; beat sends one per enabled "
         "camera this often",
     )
+    analytics_resume_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="Seconds from one segment's last frame to the next one's first within "
+        "which the next carries on its tracks and dwell times; after a longer gap it starts "
+        "afresh, keeping only the missing-object references",
+    )
     health_interval_s: int = Field(
         default=60, ge=10, le=86_400, description="Default seconds between checks of a camera"
     )

@@ -227,3 +227,32 @@ class PlateRead(BaseModel):
         default=None, max_length=500, description="Reference to the stored plate crop"
     )
     location: Point | None = Field(default=None, description="The camera's position")
+
+
+class ArmedReference(BaseModel):
+    """An object that stood in a zone when the missing-object reference was taken. It is
+    reported missing once gone from the zone for the zone's `missing_after_s`, and then no
+    longer listed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    zone_id: Slug
+    track_id: Annotated[int, Field(ge=0), JSON_INTEGER]
+    object_class: ObjectClass
+    box: Box
+    taken_at: UtcTimestamp
+
+
+class AnalyticsReference(BaseModel):
+    """A camera's missing-object reference: the objects armed, and whether a new reference was
+    asked for that the analysis has not taken yet."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pending: bool = Field(description="A new reference is asked for and not taken yet")
+    requested_at: UtcTimestamp | None = Field(
+        default=None, description="When the pending reference was asked for"
+    )
+    references: list[ArmedReference] = Field(
+        default_factory=list, description="The objects armed by the last reference taken"
+    )

@@ -1,4 +1,4 @@
-"""Analytics API: what a camera's stream is analysed for."""
+"""Analytics API: what a camera's stream is analysed for, and its missing-object reference."""
 
 import uuid
 
@@ -8,7 +8,7 @@ from hub.analytics import service
 from hub.deps import WRITERS, PrincipalDep, SessionDep, require
 from hub.errors import problem_responses
 from hub.registry.consent import visible_camera
-from schemas.analytics import AnalyticsSettings
+from schemas.analytics import AnalyticsReference, AnalyticsSettings
 
 analytics_router = APIRouter(
     prefix="/cameras",
@@ -43,3 +43,34 @@ def put_analytics(
     service.put_settings(session, camera, data)
     session.commit()
     return service.settings_of(session, camera_id)
+
+
+@analytics_router.get("/{camera_id:uuid}/analytics/reference", response_model=AnalyticsReference)
+def get_reference(
+    camera_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> AnalyticsReference:
+    """The missing-object reference: the objects that stood in the camera's zones when it was
+    last taken and have not been reported missing (zone, class, box, when taken), and whether
+    a new one was asked for and not taken yet."""
+    visible_camera(session, camera_id, principal.org_scope)
+    return service.reference_of(session, camera_id)
+
+
+@analytics_router.post(
+    "/{camera_id:uuid}/analytics/reference",
+    response_model=AnalyticsReference,
+    status_code=202,
+    responses=problem_responses(409),
+)
+def request_reference(
+    camera_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> AnalyticsReference:
+    """Ask for a new missing-object reference, replacing the armed one. The camera's analysis
+    takes it, from its next segment on, once it has watched for 10 s since the request, so
+    that what stands in a zone with `missing_after_s` has been seen standing; follow it with
+    GET. 409 when the camera's analytics are not enabled or no zone has `missing_after_s`."""
+    require(principal, WRITERS, "arm missing-object references")
+    visible_camera(session, camera_id, principal.org_scope)
+    service.request_reference(session, camera_id)
+    session.commit()
+    return service.reference_of(session, camera_id)

@@ -23,7 +23,9 @@ Decisions a reader needs (the numbers live in `RuleSettings`):
   either the same track id with its foot in the zone, or any object of a compatible class (the
   same, or both vehicles, as detectors flip car and truck) in the zone whose box overlaps the
   reference box by `same_object_iou`, because trackers give a parked object a new id after an
-  occlusion. Gone for longer than `missing_after_s` gives one MISSING_OBJECT.
+  occlusion. Gone for longer than `missing_after_s` gives one MISSING_OBJECT. References
+  carried into a fresh engine (`keep_references`, after a gap in the stream) keep when they
+  were last present, and match by class and box only: the new tracker numbers afresh.
 - Class: a track's class is its most frequent detected class so far (detectors flip car,
   truck and bus on one vehicle), used for class filters, counts and events.
 - Memory: tracks unseen for `forget_after_s` are forgotten, and at most `max_tracks` are kept
@@ -134,6 +136,7 @@ class _Track:
 class _Reference:
     item: ReferenceObject
     last_present: datetime
+    by_track: bool = True  # False once carried into an engine whose tracker numbers afresh
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +218,24 @@ class RuleEngine:
     def references(self) -> list[ReferenceObject]:
         """The reference objects not yet reported missing."""
         return [r.item for r in self._references]
+
+    @property
+    def last_time(self) -> datetime | None:
+        """The time of the last frame fed in; None before the first."""
+        return self._last_time
+
+    def keep_references(self, earlier: "RuleEngine") -> None:
+        """Carry `earlier`'s references, each with when it was last present, into this engine
+        (for its zones that watch for missing objects): an engine started afresh after a gap
+        in the stream still reports what vanished during the gap."""
+        watched = {r.zone.id for r in self._zones if r.zone.missing_after_s is not None}
+        kept = [r for r in earlier._references if r.item.zone_id in watched]
+        # The new engine's tracker numbers its tracks afresh: a track id says nothing about
+        # the reference object any more, only its class and box do.
+        self._references = [
+            _Reference(r.item, r.last_present, by_track=False)
+            for r in kept[: self.settings.max_references]
+        ]
 
     def step(
         self, frame_time: datetime, objects: list[TrackedObject], snapshot_ref: str | None = None
@@ -397,7 +418,7 @@ class RuleEngine:
         kept: list[_Reference] = []
         for ref in self._references:
             rule = rules[ref.item.zone_id]
-            if any(self._is_reference(ref.item, rule, obj) for obj in objects):
+            if any(self._is_reference(ref, rule, obj) for obj in objects):
                 ref.last_present = frame.time
             limit = rule.zone.missing_after_s
             if limit is not None and _seconds(ref.last_present, frame.time) > limit:
@@ -411,10 +432,11 @@ class RuleEngine:
                 kept.append(ref)
         self._references = kept
 
-    def _is_reference(self, item: ReferenceObject, rule: _ZoneRule, obj: TrackedObject) -> bool:
+    def _is_reference(self, ref: _Reference, rule: _ZoneRule, obj: TrackedObject) -> bool:
+        item = ref.item
         if not point_in_polygon(obj.box.foot, rule.ring):
             return False
-        if obj.track_id == item.track_id:
+        if ref.by_track and obj.track_id == item.track_id:
             return True
         return (
             _same_kind(obj.object_class, item.object_class)

@@ -1,26 +1,30 @@
 """One segment of a camera's stream: read it at the camera's rate, detect, track, apply the
-rules, store the events as they happen, and hand the vehicles that left to the plate readers."""
+rules, store the events as they happen, and hand the vehicles that left to the plate readers.
+Tracks, visits and references carry on from the camera's previous segment (hub.analytics.state).
+"""
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 
 from adapters.base import AdapterError, ColorFrame, Target
-from hub.analytics import service
+from hub.analytics import service, state
 from hub.analytics.colour import dominant_colour
 from hub.analytics.context import AnalyticsContext
 from hub.analytics.detection import Detector, load_detector
 from hub.analytics.pipeline import Pipeline, VehicleSighting
-from hub.analytics.rules import RuleEngine
-from hub.analytics.tracking import Tracker
+from hub.analytics.state import Carried
 from hub.db import session_scope
 from hub.events.service import store_events
 from hub.registry.convert import point_of
 from hub.registry.models import Camera
+from hub.settings import get_settings
 from schemas.analytics import AnalyticsSettings
 from schemas.events import EventKind, NormalizedEvent
 
@@ -77,7 +81,9 @@ def _plan(camera_id: uuid.UUID, ctx: AnalyticsContext) -> _Plan | None:
     return _Plan(settings, target, (point.lon, point.lat))
 
 
-def build_pipeline(camera_id: uuid.UUID, plan: _Plan, ctx: AnalyticsContext) -> Pipeline:
+def build_pipeline(
+    camera_id: uuid.UUID, plan: _Plan, ctx: AnalyticsContext, carried: Carried
+) -> Pipeline:
     settings = plan.settings
 
     def evidence(at: datetime, frame: ColorFrame) -> str:
@@ -87,15 +93,19 @@ def build_pipeline(camera_id: uuid.UUID, plan: _Plan, ctx: AnalyticsContext) -> 
         camera_id,
         settings,
         detector_for(settings, ctx),
-        Tracker(frame_rate=settings.fps),
-        RuleEngine(camera_id, list(settings.zones), list(settings.lines), plan.position),
+        carried.tracker,
+        carried.rules,
         colour_of=dominant_colour,
         evidence=evidence,
     )
 
 
 def run_segment(
-    camera_id: uuid.UUID, seconds: float, ctx: AnalyticsContext, on_vehicle: VehicleSink
+    camera_id: uuid.UUID,
+    seconds: float,
+    ctx: AnalyticsContext,
+    on_vehicle: VehicleSink,
+    resume_s: float | None = None,
 ) -> SegmentReport:
     """Analyse `seconds` of the camera's stream; what it saw. A stream that fails mid-way ends
     the segment cleanly with the adapter's code (the health sweep notices the camera).
@@ -103,11 +113,21 @@ def run_segment(
     Vehicles that left the picture become `vehicle` events (class, colour, direction) when
     the camera asks for vehicle attributes, and go to `on_vehicle` (the plate readers) when
     it asks for plates.
+
+    The tracker and rules carry on from the previous segment's when its last frame came at
+    most `resume_s` (default C4HUB_ANALYTICS_RESUME_S) before this one's first, and are saved
+    for the next at the end, also when the stream failed. A pending missing-object reference
+    is taken once due (`state.reference_due`).
     """
     plan = _plan(camera_id, ctx)
     if plan is None:
         return SegmentReport(camera_id, error_code="not_enabled")
-    pipeline = build_pipeline(camera_id, plan, ctx)
+    with session_scope(ctx.sessions) as session:
+        saved = state.load(session, camera_id)
+    resume_after = get_settings().analytics_resume_s if resume_s is None else resume_s
+    request = saved.requested_at if saved else None
+    pipeline: Pipeline | None = None
+    carried: Carried | None = None
     frames = events = vehicles = 0
     error = None
 
@@ -123,20 +143,65 @@ def run_segment(
                 on_vehicle(sighting)
         return stored
 
+    def save(analysis: Carried, taken: datetime | None) -> None:
+        with session_scope(ctx.sessions) as session:
+            state.save(session, camera_id, plan.settings, analysis, taken)
+
     try:
-        for timestamp, frame in ctx.source(plan.target, plan.settings.fps, seconds):
-            outcome = pipeline.process(datetime.fromtimestamp(timestamp, UTC), frame)
-            frames += 1
-            vehicles += len(outcome.finished)
-            if outcome.events or outcome.finished:
-                events += finished(outcome.finished, outcome.events)
+        source = ctx.source(plan.target, plan.settings.fps, seconds)
+        with closing(_timed(source)) as timed:
+            # The first frame's time tells whether the previous segment's analysis goes on.
+            first = next(timed, None)
+            if first is not None:
+                carried = state.resume(
+                    saved, camera_id, plan.settings, plan.position, first[0], resume_after
+                )
+                pipeline = build_pipeline(camera_id, plan, ctx, carried)
+                # Streamed: the next frame's model run goes on while this one's events are
+                # stored.
+                with closing(pipeline.stream(chain([first], timed))) as outcomes:
+                    for outcome in outcomes:
+                        frames += 1
+                        vehicles += len(outcome.finished)
+                        if outcome.events or outcome.finished:
+                            events += finished(outcome.finished, outcome.events)
+                        if request is not None and _took_reference(camera_id, request, carried):
+                            save(carried, request)  # at once: the operator sees what was taken
+                            request = None
     except AdapterError as exc:
         error = exc.code
         log.warning("camera %s: analysis stopped: %s", camera_id, plan.target.redact(exc.message))
-    left = pipeline.finish()
-    vehicles += len(left)
-    events += finished(left, [])
+    if pipeline is not None:
+        left = pipeline.finish()
+        vehicles += len(left)
+        events += finished(left, [])
+    if carried is not None:
+        save(carried, None)
     return SegmentReport(camera_id, frames, events, vehicles, error)
+
+
+def _timed(
+    frames: Iterator[tuple[float, ColorFrame]],
+) -> Generator[tuple[datetime, ColorFrame], None, None]:
+    """The frames with their times as datetimes; closing this closes `frames` (a camera's
+    frames hold its connection open until then)."""
+    try:
+        for timestamp, frame in frames:
+            yield datetime.fromtimestamp(timestamp, UTC), frame
+    finally:
+        if isinstance(frames, Generator):
+            frames.close()
+
+
+def _took_reference(camera_id: uuid.UUID, requested_at: datetime, carried: Carried) -> bool:
+    """Take the missing-object reference asked for at `requested_at` if it is due by the
+    last frame; whether it was taken."""
+    now = carried.rules.last_time
+    if now is None or now < state.reference_due(requested_at, carried):
+        return False
+    taken = carried.rules.take_reference()
+    log.info("camera %s: missing-object reference taken: %d objects", camera_id, len(taken))
+    return True
 
 
 def vehicle_event(sighting: VehicleSighting) -> NormalizedEvent:

@@ -1,17 +1,21 @@
-"""Analytics settings per camera. Flushes only; the request commits."""
+"""Analytics settings per camera, and its missing-object reference. Flushes only; the request
+commits."""
 
+import hashlib
 import uuid
+from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from hub.analytics.geometry import check_line, check_polygon
-from hub.analytics.models import CameraAnalytics
+from hub.analytics.models import AnalyticsState, CameraAnalytics
 from hub.enrolment.rules import Use
 from hub.enrolment.service import access_for, permits_clause
 from hub.errors import Conflict, Invalid
 from hub.registry.models import Camera
-from schemas.analytics import AnalyticsSettings
+from schemas.analytics import AnalyticsReference, AnalyticsSettings, ArmedReference
 from schemas.enums import AdapterKind, CameraStatus
 
 
@@ -78,3 +82,46 @@ def enabled_cameras(session: Session, camera_id: uuid.UUID | None = None) -> lis
     if camera_id is not None:
         stmt = stmt.where(CameraAnalytics.camera_id == camera_id)
     return list(session.scalars(stmt))
+
+
+def settings_hash(settings: AnalyticsSettings) -> str:
+    """What the analysis depends on, hashed: a segment carries on from the previous one only
+    while this is unchanged. Switching the analytics off and on again is not a change."""
+    document = settings.model_dump_json(exclude={"enabled"})
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
+def request_reference(session: Session, camera_id: uuid.UUID) -> datetime:
+    """Ask the analysis to take a new missing-object reference (it replaces the armed one);
+    when it was asked. 409 when the camera is not analysed for missing objects."""
+    settings = settings_of(session, camera_id)
+    if not settings.enabled:
+        raise Conflict("The camera's analytics are not enabled; enable them first.")
+    if all(zone.missing_after_s is None for zone in settings.zones):
+        raise Conflict(
+            "No zone of the camera has missing_after_s: there is nothing to take a reference of."
+        )
+    now = datetime.now(UTC)
+    stmt = insert(AnalyticsState).values(camera_id=camera_id, reference_requested_at=now)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[AnalyticsState.camera_id], set_={"reference_requested_at": now}
+        )
+    )
+    session.flush()
+    return now
+
+
+def reference_of(session: Session, camera_id: uuid.UUID) -> AnalyticsReference:
+    """The armed references and any pending request. References taken under other settings
+    are not listed: the next segment starts afresh and drops them."""
+    row = session.get(AnalyticsState, camera_id, populate_existing=True)
+    if row is None:
+        return AnalyticsReference(pending=False)
+    current = row.settings_hash == settings_hash(settings_of(session, camera_id))
+    armed = row.reference_objects if current else []
+    return AnalyticsReference(
+        pending=row.reference_requested_at is not None,
+        requested_at=row.reference_requested_at,
+        references=[ArmedReference.model_validate(item) for item in armed],
+    )

@@ -1,7 +1,10 @@
 """Per-camera analytics settings through the API: defaults, a full configuration, unusable
-zones and lines refused by name, and enabling refused without a stream or without consent."""
+zones and lines refused by name, and enabling refused without a stream or without consent; the
+missing-object reference asked for and read."""
 
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -173,3 +176,108 @@ def test_planners_read_but_do_not_configure(
     url = f"/api/v1/cameras/{cam.id}/analytics"
     assert client.get(url, headers=planner).status_code == 200
     assert client.put(url, json=CONFIG, headers=planner).status_code == 403
+
+
+# --- the missing-object reference ---------------------------------------------------------------
+
+WATCHED = {
+    **CONFIG,
+    "zones": [{"id": "bench", "polygon": SHOP, "missing_after_s": 60.0}],
+}
+
+
+def refused(client: TestClient, method: str, url: str, headers: Headers | None = None) -> int:
+    """The status of a request answered with a problem (problem+json)."""
+    response = client.request(method, url, headers=headers)
+    assert response.headers["content-type"] == "application/problem+json", response.text
+    return response.status_code
+
+
+def test_a_camera_never_asked_has_no_reference(
+    client: TestClient, admin: Headers, camera: Callable[..., Camera]
+) -> None:
+    response = client.get(f"/api/v1/cameras/{camera().id}/analytics/reference", headers=admin)
+    assert response.status_code == 200
+    assert response.json() == {"pending": False, "requested_at": None, "references": []}
+
+
+def test_operators_arm_a_reference_and_it_is_pending_until_taken(
+    client: TestClient, auth: Callable[..., Headers], camera: Callable[..., Camera]
+) -> None:
+    cam, operator = camera(), auth(Role.OPERATOR)
+    client.put(f"/api/v1/cameras/{cam.id}/analytics", json=WATCHED, headers=operator)
+    url = f"/api/v1/cameras/{cam.id}/analytics/reference"
+    before = datetime.now(UTC)
+    response = client.post(url, headers=operator)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["pending"] is True and body["references"] == []
+    requested = datetime.fromisoformat(body["requested_at"])
+    assert before <= requested <= datetime.now(UTC)
+    assert client.get(url, headers=auth(Role.PLANNER)).json() == body
+    again = client.post(url, headers=operator).json()  # asking again moves the request on
+    assert datetime.fromisoformat(again["requested_at"]) >= requested
+
+
+@pytest.mark.parametrize(
+    ("config", "says"),
+    [
+        ({**WATCHED, "enabled": False}, "not enabled"),
+        (CONFIG, "missing_after_s"),  # its zone watches dwell and crowding only
+    ],
+    ids=["disabled", "no-missing-zone"],
+)
+def test_a_reference_is_a_conflict_where_missing_objects_are_not_watched(
+    client: TestClient,
+    admin: Headers,
+    camera: Callable[..., Camera],
+    config: dict[str, Any],
+    says: str,
+) -> None:
+    cam = camera()
+    client.put(f"/api/v1/cameras/{cam.id}/analytics", json=config, headers=admin)
+    url = f"/api/v1/cameras/{cam.id}/analytics/reference"
+    assert refused(client, "POST", url, admin) == 409
+    assert says in client.post(url, headers=admin).json()["detail"]
+    assert client.get(url, headers=admin).json()["pending"] is False
+
+
+def test_a_camera_never_configured_has_no_reference_to_take(
+    client: TestClient, admin: Headers, camera: Callable[..., Camera]
+) -> None:
+    url = f"/api/v1/cameras/{camera().id}/analytics/reference"
+    assert refused(client, "POST", url, admin) == 409
+
+
+def test_references_of_unknown_or_invisible_cameras_are_not_found(
+    client: TestClient,
+    admin: Headers,
+    auth: Callable[..., Headers],
+    camera: Callable[..., Camera],
+    make_org: Callable[..., Organization],
+) -> None:
+    cam = camera()
+    client.put(f"/api/v1/cameras/{cam.id}/analytics", json=WATCHED, headers=admin)
+    stranger = auth(Role.BUSINESS, make_org(slug="kiosk", kind=OrganizationKind.PRIVATE_BUSINESS))
+    for camera_id, headers in ((uuid.uuid4(), admin), (cam.id, stranger)):
+        url = f"/api/v1/cameras/{camera_id}/analytics/reference"
+        assert refused(client, "POST", url, headers) == 404
+        assert refused(client, "GET", url, headers) == 404
+    url = f"/api/v1/cameras/{cam.id}/analytics/reference"
+    assert client.get(url, headers=admin).json()["pending"] is False
+
+
+def test_references_need_a_token_and_planners_only_read_them(
+    client: TestClient,
+    admin: Headers,
+    auth: Callable[..., Headers],
+    camera: Callable[..., Camera],
+) -> None:
+    cam = camera()
+    client.put(f"/api/v1/cameras/{cam.id}/analytics", json=WATCHED, headers=admin)
+    url = f"/api/v1/cameras/{cam.id}/analytics/reference"
+    assert refused(client, "POST", url) == 401
+    assert refused(client, "GET", url) == 401
+    planner = auth(Role.PLANNER)
+    assert refused(client, "POST", url, planner) == 403
+    assert client.get(url, headers=planner).json()["pending"] is False

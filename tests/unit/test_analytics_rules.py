@@ -282,6 +282,49 @@ def test_only_stationary_watched_objects_in_the_zone_are_referenced() -> None:
     assert [r.track_id for r in engine.take_reference()] == [1]
 
 
+def test_references_carried_into_a_fresh_engine_keep_when_they_were_last_present() -> None:
+    earlier = missing_engine()
+    run(earlier, [(t, [parked(5)]) for t in range(13)])
+    assert [r.track_id for r in earlier.take_reference()] == [5]
+    run(earlier, [(13, [parked(5)]), (14, [])])  # last present at 13 s; the stream then stops
+    fresh = missing_engine()
+    fresh.keep_references(earlier)
+    assert fresh.references() == earlier.references() and fresh.last_time is None
+    # The stream comes back at 40 s. The new tracker numbers afresh: its track 5 is someone
+    # else (a car far from the reference box), not the parked car.
+    stranger = TrackedObject(
+        track_id=5, object_class=CAR, confidence=0.8, box=Box(x=0.21, y=0.45, w=0.1, h=0.1)
+    )
+    events = run(fresh, [(40, [stranger]), (43, [stranger]), (44, [stranger])])
+    missing = [e for e in events if e.kind is EventKind.MISSING_OBJECT]
+    # Counted from 13 s, not from the fresh engine's first frame: gone over 30 s at 44 s.
+    assert [(e.occurred_at, e.subject) for e in missing] == [
+        (at(44), {"zone": "yard", "track": "5"})
+    ]
+    assert missing[0].data["last_seen"] == at(13).isoformat()
+
+
+def test_a_carried_reference_is_still_recognised_by_its_class_and_box() -> None:
+    earlier = missing_engine()
+    run(earlier, [(t, [parked(5)]) for t in range(13)])
+    earlier.take_reference()
+    fresh = missing_engine()
+    fresh.keep_references(earlier)
+    # After the gap the parked car is there under a new id: present, not missing.
+    events = run(fresh, [(t, [parked(0)]) for t in range(60, 120)])
+    assert EventKind.MISSING_OBJECT not in [e.kind for e in events]
+    assert [r.track_id for r in fresh.references()] == [5]
+
+
+def test_references_of_zones_no_longer_watched_for_missing_objects_are_not_carried() -> None:
+    earlier = missing_engine()
+    run(earlier, [(t, [parked(5)]) for t in range(13)])
+    earlier.take_reference()
+    fresh = RuleEngine(CAMERA, [Zone(id="yard", polygon=SQUARE, dwell_s=60)], [])
+    fresh.keep_references(earlier)
+    assert fresh.references() == []
+
+
 def test_a_reference_taken_too_early_finds_nothing() -> None:
     engine = missing_engine()
     assert engine.take_reference() == []
