@@ -10,12 +10,17 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 import uvicorn
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine
 
 from hub.app import create_app
+from hub.db import Base
 from hub.migrate import upgrade
 from hub.settings import Settings
 
@@ -162,3 +167,23 @@ def _wait_healthy(base: str, proc: "subprocess.Popen[bytes]", log: Path) -> None
         except httpx.HTTPError:
             time.sleep(0.05)
     raise RuntimeError("c4hub serve did not become healthy within 30 s")
+
+
+def migration_differences(engine: Engine, table: str) -> list[object]:
+    """What alembic's autogenerate finds different between the migrated database and the
+    SQLAlchemy models, for one table (empty when the migration matches the model)."""
+
+    def only_table(obj: Any, name: str | None, type_: str, *_: Any) -> bool:
+        owner = obj if type_ == "table" else getattr(obj, "table", None)
+        return owner is not None and owner.name == table
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn,
+            opts={
+                "compare_type": True,
+                "compare_server_default": True,
+                "include_object": only_table,
+            },
+        )
+        return list(compare_metadata(context, Base.metadata))

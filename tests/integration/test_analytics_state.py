@@ -13,12 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,7 +27,6 @@ from hub.analytics.evidence import EvidenceStore
 from hub.analytics.models import AnalyticsState, CameraAnalytics
 from hub.analytics.segments import SegmentReport, run_segment
 from hub.analytics.service import request_reference
-from hub.db import Base
 from hub.events.models import CameraEventRow
 from hub.registry.cameras import create_camera
 from hub.registry.models import Camera, Organization
@@ -40,6 +36,7 @@ from schemas.analytics import AnalyticsSettings, Box, ObjectClass, TrackedObject
 from schemas.camera import CameraCreate
 from schemas.events import EventKind
 from tests.integration.analytics_video import PEOPLE, frames_of, settings
+from tests.support import migration_differences
 
 Headers = dict[str, str]
 FPS = 5.0
@@ -283,22 +280,8 @@ def test_a_saved_state_that_does_not_load_starts_afresh_and_the_segment_runs(
 # --- the table, without video -------------------------------------------------------------------
 
 
-def _only_state(obj: Any, name: str | None, type_: str, *_: Any) -> bool:
-    table = obj if type_ == "table" else getattr(obj, "table", None)
-    return table is not None and table.name == "camera_analytics_state"
-
-
 def test_the_migration_matches_the_model(engine: Engine) -> None:
-    with engine.connect() as conn:
-        context = MigrationContext.configure(
-            conn,
-            opts={
-                "compare_type": True,
-                "compare_server_default": True,
-                "include_object": _only_state,
-            },
-        )
-        assert compare_metadata(context, Base.metadata) == []
+    assert migration_differences(engine, "camera_analytics_state") == []
 
 
 def test_saving_clears_the_request_it_took_but_not_a_newer_one(

@@ -8,8 +8,6 @@ from typing import Any
 
 import pytest
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, func, inspect, select
 from sqlalchemy.orm import Session
@@ -18,7 +16,6 @@ from hub.enrolment import service
 from hub.enrolment.models import Enrolment
 from hub.enrolment.rules import Use
 from hub.migrate import alembic_config, upgrade
-from hub.models import Base
 from hub.registry import tasks
 from hub.registry.cameras import create_camera
 from hub.registry.models import Camera, Organization
@@ -27,7 +24,7 @@ from hub.registry.secrets import CredentialBox
 from schemas.camera import CameraCreate
 from schemas.enrolment import Approve, ConsentTier, EnrolmentCreate, EnrolmentState, Reject
 from schemas.enums import CameraPurpose, CameraStatus, OrganizationKind, Role
-from tests.support import fresh_database
+from tests.support import fresh_database, migration_differences
 
 Headers = dict[str, str]
 PASSWORD = "sh0p-secret-never-shown"
@@ -504,22 +501,8 @@ def _by_camera(session: Session, camera_id: uuid.UUID) -> Enrolment:
 # --- the migration -----------------------------------------------------------------------------
 
 
-def _only_enrolments(obj: Any, name: str | None, type_: str, *_: Any) -> bool:
-    table = obj if type_ == "table" else getattr(obj, "table", None)
-    return table is not None and table.name == "enrolments"
-
-
 def test_the_migration_matches_the_model(engine: Engine) -> None:
-    with engine.connect() as conn:
-        context = MigrationContext.configure(
-            conn,
-            opts={
-                "compare_type": True,
-                "compare_server_default": True,
-                "include_object": _only_enrolments,
-            },
-        )
-        assert compare_metadata(context, Base.metadata) == []
+    assert migration_differences(engine, "enrolments") == []
 
 
 def test_the_migration_downgrades_and_upgrades_again() -> None:
